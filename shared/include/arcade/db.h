@@ -1,0 +1,86 @@
+/*
+ * db.h - MariaDB access: one connection per worker, prepared statements only.
+ *
+ * Statements are registered once as SQL text (arc_db_new) and prepared lazily
+ * on first use; after a reconnect every statement is prepared again (the
+ * connector's mariadb_reconnect resets them). Automatic reconnect of the
+ * connector is off: a lost connection is noticed by the failing call, which
+ * reconnects once and runs the statement again, but only outside a
+ * transaction; inside one it returns ARC_UNAVAILABLE and the caller's
+ * transaction function gives up (or runs again). Connect, read and write
+ * timeouts are always set, multi-statements and LOCAL INFILE are off.
+ */
+#ifndef ARCADE_DB_H
+#define ARCADE_DB_H
+
+#include <mysql.h>
+
+#include "arcade/config.h"
+
+typedef struct arc_db arc_db;
+
+/* sql[i] is the text of statement i, borrowed for the handle's life.
+ * Connecting is deferred to the first use; returns NULL only on bad input. */
+arc_db *arc_db_new(const struct arc_db_config *cfg, const char *const *sql, size_t nsql);
+void arc_db_free(arc_db *db);
+
+/* Connects if not connected (and pings when the connection has been idle for
+ * over a second). ARC_OK or ARC_UNAVAILABLE. Used by health checks and before
+ * requests. */
+enum arc_err arc_db_ensure(arc_db *db);
+
+/* Cheap check for health: a ping that reconnects once if needed. */
+enum arc_err arc_db_ping(arc_db *db);
+
+enum arc_db_type { ARC_DB_NULL, ARC_DB_INT, ARC_DB_STR };
+
+/* An input parameter for a '?' placeholder. Strings are borrowed. */
+struct arc_db_param {
+    enum arc_db_type type;
+    int64_t i;
+    const char *s;
+    size_t len;
+};
+
+#define ARC_DB_P_NULL() ((struct arc_db_param){.type = ARC_DB_NULL})
+#define ARC_DB_P_INT(v) ((struct arc_db_param){.type = ARC_DB_INT, .i = (int64_t)(v)})
+#define ARC_DB_P_STRN(p, n) ((struct arc_db_param){.type = ARC_DB_STR, .s = (p), .len = (n)})
+#define ARC_DB_P_STR(p) ARC_DB_P_STRN((p), strlen(p))
+
+/* One result column. The caller sets type (ARC_DB_INT or ARC_DB_STR); each
+ * fetched row fills i or s/len (s NUL-terminated, valid until the next row)
+ * and is_null. DATETIME/TIMESTAMP columns should be fetched as strings
+ * (e.g. DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ')). */
+struct arc_db_col {
+    enum arc_db_type type;
+    int64_t i;
+    const char *s;
+    size_t len;
+    bool is_null;
+};
+
+/* Called once per row; return 0 to go on, non-zero to stop early. */
+typedef int (*arc_db_row_fn)(void *ud, const struct arc_db_col *cols, size_t ncols);
+
+/* Runs a statement that returns no rows. affected and insert_id may be NULL. */
+enum arc_err arc_db_exec(arc_db *db, unsigned stmt, const struct arc_db_param *params,
+                         size_t nparams, uint64_t *affected, uint64_t *insert_id) ARC_NODISCARD;
+
+/* Runs a query; cols describe the result columns (ncols must equal the
+ * statement's column count). Rows are delivered to fn. *nrows (may be NULL)
+ * receives the number of rows delivered. */
+enum arc_err arc_db_query(arc_db *db, unsigned stmt, const struct arc_db_param *params,
+                          size_t nparams, struct arc_db_col *cols, size_t ncols, arc_db_row_fn fn,
+                          void *ud, uint64_t *nrows) ARC_NODISCARD;
+
+/* Transactions: begin reconnects first if needed (nothing is lost yet). */
+enum arc_err arc_db_begin(arc_db *db) ARC_NODISCARD;
+enum arc_err arc_db_commit(arc_db *db) ARC_NODISCARD;
+void arc_db_rollback(arc_db *db); /* safe to call when no transaction is open */
+
+/* The server error of the last failed call (mysql errno, 0 if none), e.g. to
+ * tell which unique key a CONFLICT hit. */
+unsigned arc_db_last_errno(const arc_db *db);
+const char *arc_db_last_error(const arc_db *db);
+
+#endif
