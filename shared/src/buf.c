@@ -1,0 +1,140 @@
+/*
+ * buf.c - growable byte buffer.
+ */
+#include "arcade/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+arc_buf_init(arc_buf *b)
+{
+    b->ptr = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void
+arc_buf_cleanup(arc_buf *b)
+{
+    free(b->ptr);
+    arc_buf_init(b);
+}
+
+void
+arc_buf_reset(arc_buf *b)
+{
+    b->len = 0;
+    if (b->ptr != NULL)
+        b->ptr[0] = '\0';
+}
+
+void
+arc_buf_reserve(arc_buf *b, size_t extra)
+{
+    /* +1 keeps room for the terminating NUL. */
+    if (extra > SIZE_MAX - b->len - 1)
+        abort();
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    b->ptr = arc_xrealloc(b->ptr, cap);
+    b->cap = cap;
+}
+
+void
+arc_buf_append(arc_buf *b, const void *p, size_t n)
+{
+    arc_buf_reserve(b, n);
+    if (n > 0)
+        memcpy(b->ptr + b->len, p, n);
+    b->len += n;
+    b->ptr[b->len] = '\0';
+}
+
+void
+arc_buf_append_str(arc_buf *b, const char *s)
+{
+    arc_buf_append(b, s, strlen(s));
+}
+
+void
+arc_buf_append_char(arc_buf *b, char c)
+{
+    arc_buf_append(b, &c, 1);
+}
+
+void
+arc_buf_printf(arc_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof small) {
+        arc_buf_append(b, small, (size_t)n);
+        return;
+    }
+    arc_buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void
+arc_buf_append_json_string(arc_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    arc_buf_reserve(b, n + 2);
+    arc_buf_append_char(b, '"');
+    size_t run = 0; /* start of the pending run of bytes that need no escape */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
+        switch (c) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                u[0] = '\\';
+                u[1] = 'u';
+                u[2] = '0';
+                u[3] = '0';
+                u[4] = hex[c >> 4];
+                u[5] = hex[c & 15];
+                u[6] = '\0';
+                esc = u;
+            }
+        }
+        if (esc != NULL) {
+            arc_buf_append(b, s + run, i - run);
+            arc_buf_append_str(b, esc);
+            run = i + 1;
+        }
+    }
+    arc_buf_append(b, s + run, n - run);
+    arc_buf_append_char(b, '"');
+}
