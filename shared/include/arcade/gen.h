@@ -23,6 +23,10 @@ void arc_gen_close(arc_gen *g);
  * touch many documents). Acquire ordering. */
 uint64_t arc_gen_get(const arc_gen *g, uint64_t key);
 void arc_gen_bump(arc_gen *g, uint64_t key);
+/* A random non-zero number drawn when the table file was created. Counters
+ * restart from zero with a new file, so anything keyed by counter values
+ * elsewhere (memcached keys) must include the epoch too. */
+uint64_t arc_gen_epoch(const arc_gen *g);
 void arc_gen_bump_all(arc_gen *g);
 
 #endif

@@ -1,0 +1,180 @@
+/*
+ * catalog.h - the Product Catalog service: products, categories, inventory.
+ */
+#ifndef CATALOG_H
+#define CATALOG_H
+
+#include <arcade/buf.h>
+#include <arcade/cache.h>
+#include <arcade/config.h>
+#include <arcade/db.h>
+#include <arcade/gen.h>
+#include <arcade/http.h>
+#include <arcade/router.h>
+
+/* Limits of the API contract (docs/catalog-api.md). */
+#define SKU_MAX 64
+#define PRODUCT_NAME_MAX 200
+#define DESCRIPTION_MAX 5000
+#define PRICE_MAX INT64_C(999999999999)
+#define ON_HAND_MAX 1000000000
+#define SLUG_MAX 64
+#define CATEGORY_NAME_MAX 100
+#define CATEGORY_DEPTH_MAX 8
+#define PER_PAGE_DEFAULT 20
+#define PER_PAGE_MAX 100
+
+/* A per-process copy of one product document, valid while the shared
+ * generation counter of its id is still gen (docs.c). */
+struct local_doc {
+    int64_t id; /* 0: empty slot */
+    uint64_t gen;
+    char *data; /* etag bytes followed by body bytes; owned */
+    size_t etag_len;
+    size_t body_len;
+};
+
+struct catalog {
+    struct arc_config cfg;
+    arc_db *db;
+    arc_cache *cache;
+    arc_gen *gen;            /* NULL: no local cache, memcached keys without generation */
+    struct local_doc *local; /* 2^local_bits slots, NULL when disabled */
+    unsigned local_bits;
+    arc_buf doc; /* scratch for one document */
+    arc_buf key;
+};
+
+/* --- Rendering (render.c): pure functions, no I/O ------------------------- */
+
+/* A product row as read, strings borrowed from the row. */
+struct product_view {
+    int64_t id;
+    arc_str sku, name, description, currency;
+    int64_t price;
+    bool has_category;
+    int64_t category_id;
+    arc_str category_slug, category_name;
+    int64_t stock;
+    bool active;
+    int64_t version;
+    arc_str created_at, updated_at;
+};
+
+void product_render(const struct product_view *p, arc_buf *out);
+/* Strong ETag "p<id>-v<version>" into out (at least 48 bytes); returns its length. */
+size_t product_etag(int64_t id, int64_t version, char *out, size_t outlen);
+/* RFC 7232 list match: value is "*" or a comma-separated list of entity tags
+ * (W/ weak tags compare weakly, as If-None-Match requires). */
+bool etag_list_matches(const char *header, const char *etag, size_t etag_len, bool weak_ok);
+bool currency_known(const char *code, size_t len);
+bool sku_valid(const char *s, size_t len);
+bool slug_valid(const char *s, size_t len);
+
+/* --- Store (store.c): all of the catalog's SQL ----------------------------- */
+
+enum product_sort {
+    SORT_CREATED,
+    SORT_CREATED_DESC,
+    SORT_NAME,
+    SORT_NAME_DESC,
+    SORT_PRICE,
+    SORT_PRICE_DESC,
+    SORT_COUNT
+};
+
+typedef void (*product_fn)(void *ud, const struct product_view *p);
+
+/* Fields of a create or a partial update; set says which are present. */
+enum {
+    F_SKU = 1 << 0,
+    F_NAME = 1 << 1,
+    F_DESCRIPTION = 1 << 2,
+    F_PRICE = 1 << 3,
+    F_CURRENCY = 1 << 4,
+    F_CATEGORY = 1 << 5,
+    F_ON_HAND = 1 << 6,
+    F_ACTIVE = 1 << 7,
+};
+
+struct product_input {
+    unsigned set;
+    arc_str sku, name, description, currency;
+    int64_t price;
+    int64_t category_id; /* 0: no category */
+    int64_t on_hand;
+    bool active;
+};
+
+struct category_row {
+    int64_t id;
+    int64_t parent_id; /* 0: top level */
+    char slug[SLUG_MAX + 1];
+    char name[CATEGORY_NAME_MAX * 4 + 1];
+    char parent_slug[SLUG_MAX + 1]; /* "" at top level */
+    char path[256];
+};
+
+typedef void (*category_fn)(void *ud, int64_t id, int64_t parent_id, arc_str slug, arc_str name);
+
+/* Statement texts for arc_db_new. */
+extern const char *const catalog_sql[];
+extern const size_t catalog_nsql;
+
+enum arc_err store_product_get(arc_db *db, int64_t id, product_fn fn, void *ud) ARC_NODISCARD;
+enum arc_err store_product_list(arc_db *db, const char *category_path, enum product_sort sort,
+                                int64_t limit, int64_t offset, product_fn fn, void *ud,
+                                int64_t *total) ARC_NODISCARD;
+enum arc_err store_product_create(arc_db *db, const struct product_input *in,
+                                  int64_t *id) ARC_NODISCARD;
+/* Applies the fields present in in. if_match (may be NULL) is the If-Match
+ * header: when it does not match the current ETag, nothing changes and
+ * *precondition_failed is set. ARC_NOT_FOUND, ARC_CONFLICT (duplicate sku). */
+enum arc_err store_product_update(arc_db *db, int64_t id, const struct product_input *in,
+                                  const char *if_match, bool *precondition_failed) ARC_NODISCARD;
+/* Sets on_hand. *below_reserved is set (and nothing changes) when on_hand is
+ * less than the units reserved. */
+enum arc_err store_inventory_set(arc_db *db, int64_t id, int64_t on_hand,
+                                 bool *below_reserved) ARC_NODISCARD;
+enum arc_err store_product_deactivate(arc_db *db, int64_t id) ARC_NODISCARD;
+
+enum arc_err store_category_find(arc_db *db, const char *slug, size_t len,
+                                 struct category_row *out) ARC_NODISCARD;
+enum arc_err store_category_all(arc_db *db, category_fn fn, void *ud) ARC_NODISCARD;
+enum arc_err store_category_children(arc_db *db, int64_t parent_id, category_fn fn,
+                                     void *ud) ARC_NODISCARD;
+/* parent may be NULL. ARC_CONFLICT on a duplicate slug. */
+enum arc_err store_category_create(arc_db *db, arc_str slug, arc_str name,
+                                   const struct category_row *parent, int64_t *id) ARC_NODISCARD;
+
+/* --- Product documents (docs.c): the read-through cache ------------------- */
+
+int docs_init(struct catalog *c);
+void docs_cleanup(struct catalog *c);
+/* Finds the current document of an active product: *etag and *body are
+ * borrowed until the next docs_* call. ARC_NOT_FOUND for unknown or inactive. */
+enum arc_err docs_get(struct catalog *c, int64_t id, arc_str *etag, arc_str *body);
+/* Reads product id (active or not) from the database, bypassing the caches. */
+enum arc_err docs_load(struct catalog *c, int64_t id, arc_str *etag, arc_str *body, bool *active);
+/* Call after every committed write to product id. */
+void docs_invalidate(struct catalog *c, int64_t id);
+/* The cache's health for /health/catalog. */
+enum arc_err docs_cache_ping(struct catalog *c);
+
+/* --- Handlers (handlers.c) and routes (routes.c) -------------------------- */
+
+void handle_product_get(arc_req *r);
+void handle_product_list(arc_req *r);
+void handle_product_create(arc_req *r);
+void handle_product_update(arc_req *r);
+void handle_product_delete(arc_req *r);
+void handle_inventory_put(arc_req *r);
+void handle_category_list(arc_req *r);
+void handle_category_get(arc_req *r);
+void handle_category_create(arc_req *r);
+void handle_health(arc_req *r);
+
+extern const struct arc_route catalog_routes[];
+extern const size_t catalog_nroutes;
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * main.c - the catalog responder: read the configuration, open the long-lived
+ * handles, serve FastCGI requests on descriptor 0 until told to stop.
+ */
+#include "catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <arcade/log.h>
+#include <arcade/server.h>
+
+int
+main(void)
+{
+    static struct catalog c;
+    if (arc_config_load(&c.cfg, "catalog") != 0)
+        return EXIT_FAILURE;
+    if (arc_log_open("catalog", c.cfg.log_file) != 0) {
+        fprintf(stderr, "catalog: cannot open log %s\n", c.cfg.log_file);
+        return EXIT_FAILURE;
+    }
+    c.db = arc_db_new(&c.cfg.db, catalog_sql, catalog_nsql);
+    c.cache = arc_cache_new(c.cfg.memcached, c.cfg.cache_timeout_ms);
+    if (c.db == NULL || c.cache == NULL || docs_init(&c) != 0) {
+        arc_log_error("catalog: cannot start");
+        return EXIT_FAILURE;
+    }
+    const struct arc_service svc = {
+        .name = "catalog",
+        .routes = catalog_routes,
+        .nroutes = catalog_nroutes,
+        .ctx = &c,
+    };
+    arc_log_info("catalog worker started");
+    int rc = arc_server_run(&svc);
+    arc_log_info("catalog worker stopping");
+    docs_cleanup(&c);
+    arc_cache_free(c.cache);
+    arc_db_free(c.db);
+    arc_log_close();
+    return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

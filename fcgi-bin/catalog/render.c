@@ -1,0 +1,141 @@
+/*
+ * render.c - the catalog's pure functions: product JSON, entity tags, and the
+ * syntax rules of the API's fields. No I/O, so unit tests call them directly.
+ */
+#include "catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+append_str_member(arc_buf *out, const char *name, arc_str v)
+{
+    arc_buf_append_str(out, name);
+    arc_buf_append_json_string(out, v.ptr, v.len);
+}
+
+void
+product_render(const struct product_view *p, arc_buf *out)
+{
+    arc_buf_printf(out, "{\"id\":%lld", (long long)p->id);
+    append_str_member(out, ",\"sku\":", p->sku);
+    append_str_member(out, ",\"name\":", p->name);
+    append_str_member(out, ",\"description\":", p->description);
+    arc_buf_printf(out, ",\"price\":%lld", (long long)p->price);
+    append_str_member(out, ",\"currency\":", p->currency);
+    if (p->has_category) {
+        arc_buf_printf(out, ",\"category\":{\"id\":%lld", (long long)p->category_id);
+        append_str_member(out, ",\"slug\":", p->category_slug);
+        append_str_member(out, ",\"name\":", p->category_name);
+        arc_buf_append_char(out, '}');
+    } else {
+        arc_buf_append_str(out, ",\"category\":null");
+    }
+    arc_buf_printf(out, ",\"stock\":%lld,\"active\":%s", (long long)p->stock,
+                   p->active ? "true" : "false");
+    append_str_member(out, ",\"created_at\":", p->created_at);
+    append_str_member(out, ",\"updated_at\":", p->updated_at);
+    arc_buf_append_char(out, '}');
+}
+
+size_t
+product_etag(int64_t id, int64_t version, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "\"p%lld-v%lld\"", (long long)id, (long long)version);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* Skips optional whitespace and commas between list elements. */
+static const char *
+skip_list_space(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == ',')
+        s++;
+    return s;
+}
+
+bool
+etag_list_matches(const char *header, const char *etag, size_t etag_len, bool weak_ok)
+{
+    if (header == NULL)
+        return false;
+    const char *s = skip_list_space(header);
+    if (s[0] == '*' && *skip_list_space(s + 1) == '\0')
+        return true;
+    while (*s != '\0') {
+        bool weak = false;
+        if (s[0] == 'W' && s[1] == '/') {
+            weak = true;
+            s += 2;
+        }
+        if (*s != '"')
+            return false; /* malformed list: matches nothing */
+        const char *end = strchr(s + 1, '"');
+        if (end == NULL)
+            return false;
+        size_t len = (size_t)(end - s) + 1;
+        if ((weak_ok || !weak) && len == etag_len && memcmp(s, etag, len) == 0)
+            return true;
+        s = skip_list_space(end + 1);
+    }
+    return false;
+}
+
+/* Active ISO 4217 currency codes, sorted for bsearch. */
+static const char currencies[][4] = {
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
+    "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWL",
+};
+
+static int
+cmp_currency(const void *a, const void *b)
+{
+    return memcmp(a, b, 3);
+}
+
+bool
+currency_known(const char *code, size_t len)
+{
+    if (len != 3)
+        return false;
+    return bsearch(code, currencies, ARC_ARRAY_LEN(currencies), sizeof currencies[0],
+                   cmp_currency) != NULL;
+}
+
+bool
+sku_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > SKU_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+bool
+slug_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > SLUG_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,438 @@
+/*
+ * store.c - all of the catalog's SQL. Every statement is prepared once per
+ * process (arc_db); values from outside only ever travel as parameters.
+ */
+#include "catalog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* RFC 3339 UTC with milliseconds from a DATETIME(3) kept in UTC. */
+#define TS(col)                                                                                    \
+    "CONCAT(DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.'), LPAD(MICROSECOND(" col                     \
+    ") DIV 1000, 3, '0'), 'Z')"
+#define PRODUCT_SELECT                                                                             \
+    "SELECT p.id, p.sku, p.name, p.description, p.price, p.currency, p.category_id, c.slug, "      \
+    "c.name, p.on_hand - p.reserved, p.active, p.version, " TS("p.created_at") ", " TS(            \
+        "p.updated_at") " FROM products p LEFT JOIN categories c ON c.id = p.category_id "
+#define LIST_ALL PRODUCT_SELECT "WHERE p.active = 1 ORDER BY "
+#define LIST_CAT PRODUCT_SELECT "WHERE p.active = 1 AND c.path LIKE ? ORDER BY "
+#define PAGE " LIMIT ? OFFSET ?"
+
+enum {
+    ST_PRODUCT_GET,
+    ST_LIST_ALL, /* + enum product_sort */
+    ST_LIST_CAT = ST_LIST_ALL + SORT_COUNT,
+    ST_COUNT_ALL = ST_LIST_CAT + SORT_COUNT,
+    ST_COUNT_CAT,
+    ST_PRODUCT_INSERT,
+    ST_PRODUCT_LOCK,
+    ST_PRODUCT_UPDATE,
+    ST_INVENTORY_SET,
+    ST_PRODUCT_DEACTIVATE,
+    ST_CATEGORY_FIND,
+    ST_CATEGORY_ALL,
+    ST_CATEGORY_CHILDREN,
+    ST_CATEGORY_INSERT,
+    ST_CATEGORY_SET_PATH,
+    ST_COUNT
+};
+
+/* The order of enum product_sort; ties always go by id, ascending. */
+#define ORDERS(prefix)                                                                             \
+    prefix "p.created_at, p.id" PAGE, prefix "p.created_at DESC, p.id" PAGE,                       \
+        prefix "p.name, p.id" PAGE, prefix "p.name DESC, p.id" PAGE, prefix "p.price, p.id" PAGE,  \
+        prefix "p.price DESC, p.id" PAGE
+
+const char *const catalog_sql[] = {
+    [ST_PRODUCT_GET] = PRODUCT_SELECT "WHERE p.id = ?",
+    ORDERS(LIST_ALL),
+    ORDERS(LIST_CAT),
+    [ST_COUNT_ALL] = "SELECT COUNT(*) FROM products p WHERE p.active = 1",
+    [ST_COUNT_CAT] = "SELECT COUNT(*) FROM products p JOIN categories c ON c.id = p.category_id "
+                     "WHERE p.active = 1 AND c.path LIKE ?",
+    [ST_PRODUCT_INSERT] = "INSERT INTO products (sku, name, description, price, currency, "
+                          "category_id, on_hand) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_PRODUCT_LOCK] = "SELECT version, reserved FROM products WHERE id = ? FOR UPDATE",
+    [ST_PRODUCT_UPDATE] = "UPDATE products SET sku = IF(?, ?, sku), name = IF(?, ?, name), "
+                          "description = IF(?, ?, description), price = IF(?, ?, price), "
+                          "currency = IF(?, ?, currency), category_id = IF(?, ?, category_id), "
+                          "active = IF(?, ?, active), version = version + 1, "
+                          "updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
+    [ST_INVENTORY_SET] = "UPDATE products SET on_hand = ?, version = version + 1, "
+                         "updated_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND reserved <= ?",
+    [ST_PRODUCT_DEACTIVATE] = "UPDATE products SET active = 0, version = version + 1, "
+                              "updated_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND active = 1",
+    [ST_CATEGORY_FIND] = "SELECT c.id, COALESCE(c.parent_id, 0), c.slug, c.name, "
+                         "COALESCE(p.slug, ''), c.path FROM categories c "
+                         "LEFT JOIN categories p ON p.id = c.parent_id WHERE c.slug = ?",
+    [ST_CATEGORY_ALL] = "SELECT id, COALESCE(parent_id, 0), slug, name FROM categories "
+                        "ORDER BY name, id",
+    [ST_CATEGORY_CHILDREN] = "SELECT id, parent_id, slug, name FROM categories "
+                             "WHERE parent_id = ? ORDER BY name, id",
+    [ST_CATEGORY_INSERT] = "INSERT INTO categories (slug, name, parent_id) VALUES (?, ?, ?)",
+    [ST_CATEGORY_SET_PATH] = "UPDATE categories SET path = CONCAT(?, id, '/') WHERE id = ?",
+};
+const size_t catalog_nsql = ARC_ARRAY_LEN(catalog_sql);
+_Static_assert(ARC_ARRAY_LEN(catalog_sql) == ST_COUNT, "one SQL text per statement");
+
+/* How many times a transaction runs when it hits a deadlock or lock timeout. */
+#define TX_ATTEMPTS 3
+
+static arc_str
+col_str(const struct arc_db_col *c)
+{
+    return (arc_str){c->s, c->len};
+}
+
+/* ---- products -------------------------------------------------------------- */
+
+#define PRODUCT_NCOLS 14
+static const enum arc_db_type product_types[PRODUCT_NCOLS] = {
+    ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR, ARC_DB_INT,
+    ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_INT, ARC_DB_INT, ARC_DB_STR, ARC_DB_STR,
+};
+
+struct product_cb {
+    product_fn fn;
+    void *ud;
+};
+
+static int
+on_product_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    const struct product_cb *cb = ud;
+    struct product_view p = {
+        .id = c[0].i,
+        .sku = col_str(&c[1]),
+        .name = col_str(&c[2]),
+        .description = col_str(&c[3]),
+        .price = c[4].i,
+        .currency = col_str(&c[5]),
+        .has_category = !c[6].is_null,
+        .category_id = c[6].i,
+        .category_slug = col_str(&c[7]),
+        .category_name = col_str(&c[8]),
+        .stock = c[9].i,
+        .active = c[10].i != 0,
+        .version = c[11].i,
+        .created_at = col_str(&c[12]),
+        .updated_at = col_str(&c[13]),
+    };
+    cb->fn(cb->ud, &p);
+    return 0;
+}
+
+static void
+product_cols(struct arc_db_col cols[PRODUCT_NCOLS])
+{
+    for (size_t i = 0; i < PRODUCT_NCOLS; i++)
+        cols[i] = (struct arc_db_col){.type = product_types[i]};
+}
+
+enum arc_err
+store_product_get(arc_db *db, int64_t id, product_fn fn, void *ud)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
+    struct arc_db_col cols[PRODUCT_NCOLS];
+    struct product_cb cb = {fn, ud};
+    uint64_t n = 0;
+    product_cols(cols);
+    enum arc_err e =
+        arc_db_query(db, ST_PRODUCT_GET, p, 1, cols, PRODUCT_NCOLS, on_product_row, &cb, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+static int
+on_count(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    *(int64_t *)ud = c[0].i;
+    return 0;
+}
+
+enum arc_err
+store_product_list(arc_db *db, const char *category_path, enum product_sort sort, int64_t limit,
+                   int64_t offset, product_fn fn, void *ud, int64_t *total)
+{
+    char like[260];
+    struct arc_db_param p[3];
+    size_t np = 0;
+    if (category_path != NULL) {
+        /* Paths hold only digits and '/', never a LIKE wildcard. */
+        snprintf(like, sizeof like, "%s%%", category_path);
+        p[np++] = ARC_DB_P_STR(like);
+    }
+    struct arc_db_col count = {.type = ARC_DB_INT};
+    *total = 0;
+    enum arc_err e = arc_db_query(db, category_path ? ST_COUNT_CAT : ST_COUNT_ALL, p, np, &count, 1,
+                                  on_count, total, NULL);
+    if (e != ARC_OK || *total <= offset)
+        return e;
+
+    p[np++] = ARC_DB_P_INT(limit);
+    p[np++] = ARC_DB_P_INT(offset);
+    struct arc_db_col cols[PRODUCT_NCOLS];
+    struct product_cb cb = {fn, ud};
+    product_cols(cols);
+    unsigned st = (category_path ? ST_LIST_CAT : ST_LIST_ALL) + (unsigned)sort;
+    return arc_db_query(db, st, p, np, cols, PRODUCT_NCOLS, on_product_row, &cb, NULL);
+}
+
+static struct arc_db_param
+opt_category(const struct product_input *in)
+{
+    return in->category_id > 0 ? ARC_DB_P_INT(in->category_id) : ARC_DB_P_NULL();
+}
+
+enum arc_err
+store_product_create(arc_db *db, const struct product_input *in, int64_t *id)
+{
+    struct arc_db_param p[] = {
+        ARC_DB_P_STRN(in->sku.ptr, in->sku.len),
+        ARC_DB_P_STRN(in->name.ptr, in->name.len),
+        ARC_DB_P_STRN(in->description.ptr, in->description.len),
+        ARC_DB_P_INT(in->price),
+        ARC_DB_P_STRN(in->currency.ptr, in->currency.len),
+        opt_category(in),
+        ARC_DB_P_INT(in->on_hand),
+    };
+    uint64_t insert_id = 0;
+    enum arc_err e = arc_db_exec(db, ST_PRODUCT_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
+    *id = (int64_t)insert_id;
+    return e;
+}
+
+struct lock_row {
+    int64_t version;
+    int64_t reserved;
+};
+
+static int
+on_lock_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    struct lock_row *row = ud;
+    row->version = c[0].i;
+    row->reserved = c[1].i;
+    return 0;
+}
+
+/* Locks product id for the rest of the transaction and reads its version. */
+static enum arc_err
+lock_product(arc_db *db, int64_t id, struct lock_row *row)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
+    uint64_t n = 0;
+    enum arc_err e = arc_db_query(db, ST_PRODUCT_LOCK, p, 1, cols, 2, on_lock_row, row, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+static struct arc_db_param
+flag(const struct product_input *in, unsigned f)
+{
+    return ARC_DB_P_INT((in->set & f) != 0);
+}
+
+static enum arc_err
+update_once(arc_db *db, int64_t id, const struct product_input *in, const char *if_match,
+            bool *precondition_failed)
+{
+    struct lock_row row;
+    enum arc_err e = arc_db_begin(db);
+    if (e != ARC_OK)
+        return e;
+    e = lock_product(db, id, &row);
+    if (e != ARC_OK)
+        goto out;
+    if (if_match != NULL) {
+        char etag[48];
+        size_t len = product_etag(id, row.version, etag, sizeof etag);
+        if (!etag_list_matches(if_match, etag, len, false)) {
+            *precondition_failed = true;
+            goto out;
+        }
+    }
+    struct arc_db_param p[] = {
+        flag(in, F_SKU),         ARC_DB_P_STRN(in->sku.ptr, in->sku.len),
+        flag(in, F_NAME),        ARC_DB_P_STRN(in->name.ptr, in->name.len),
+        flag(in, F_DESCRIPTION), ARC_DB_P_STRN(in->description.ptr, in->description.len),
+        flag(in, F_PRICE),       ARC_DB_P_INT(in->price),
+        flag(in, F_CURRENCY),    ARC_DB_P_STRN(in->currency.ptr, in->currency.len),
+        flag(in, F_CATEGORY),    opt_category(in),
+        flag(in, F_ACTIVE),      ARC_DB_P_INT(in->active),
+        ARC_DB_P_INT(id),
+    };
+    e = arc_db_exec(db, ST_PRODUCT_UPDATE, p, ARC_ARRAY_LEN(p), NULL, NULL);
+    if (e == ARC_OK)
+        return arc_db_commit(db);
+out:
+    arc_db_rollback(db);
+    return e;
+}
+
+enum arc_err
+store_product_update(arc_db *db, int64_t id, const struct product_input *in, const char *if_match,
+                     bool *precondition_failed)
+{
+    enum arc_err e = ARC_RETRY;
+    *precondition_failed = false;
+    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
+        e = update_once(db, id, in, if_match, precondition_failed);
+    return e;
+}
+
+enum arc_err
+store_inventory_set(arc_db *db, int64_t id, int64_t on_hand, bool *below_reserved)
+{
+    /* One conditional statement: the reserved count is never read into C and
+     * written back, so a concurrent reservation cannot be lost. */
+    struct arc_db_param p[] = {ARC_DB_P_INT(on_hand), ARC_DB_P_INT(id), ARC_DB_P_INT(on_hand)};
+    uint64_t affected = 0;
+    *below_reserved = false;
+    enum arc_err e = arc_db_exec(db, ST_INVENTORY_SET, p, 3, &affected, NULL);
+    if (e != ARC_OK || affected == 1)
+        return e;
+    /* Unknown product, or on_hand below what is reserved. */
+    struct arc_db_param q[] = {ARC_DB_P_INT(id)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
+    struct lock_row row;
+    uint64_t n = 0;
+    e = arc_db_query(db, ST_PRODUCT_LOCK, q, 1, cols, 2, on_lock_row, &row, &n);
+    if (e != ARC_OK)
+        return e;
+    if (n == 0)
+        return ARC_NOT_FOUND;
+    *below_reserved = true;
+    return ARC_OK;
+}
+
+enum arc_err
+store_product_deactivate(arc_db *db, int64_t id)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
+    uint64_t affected = 0;
+    enum arc_err e = arc_db_exec(db, ST_PRODUCT_DEACTIVATE, p, 1, &affected, NULL);
+    if (e != ARC_OK || affected == 1)
+        return e;
+    /* Already inactive (still 204) or unknown. */
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
+    struct lock_row row;
+    uint64_t n = 0;
+    e = arc_db_query(db, ST_PRODUCT_LOCK, p, 1, cols, 2, on_lock_row, &row, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+/* ---- categories ------------------------------------------------------------ */
+
+static void
+copy_col(char *dst, size_t cap, const struct arc_db_col *c)
+{
+    size_t n = c->len < cap - 1 ? c->len : cap - 1;
+    memcpy(dst, c->s, n);
+    dst[n] = '\0';
+}
+
+static int
+on_category_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    struct category_row *row = ud;
+    row->id = c[0].i;
+    row->parent_id = c[1].i;
+    copy_col(row->slug, sizeof row->slug, &c[2]);
+    copy_col(row->name, sizeof row->name, &c[3]);
+    copy_col(row->parent_slug, sizeof row->parent_slug, &c[4]);
+    copy_col(row->path, sizeof row->path, &c[5]);
+    return 0;
+}
+
+enum arc_err
+store_category_find(arc_db *db, const char *slug, size_t len, struct category_row *out)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STRN(slug, len)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}, {.type = ARC_DB_STR},
+                                {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_STR}};
+    uint64_t n = 0;
+    enum arc_err e = arc_db_query(db, ST_CATEGORY_FIND, p, 1, cols, ARC_ARRAY_LEN(cols),
+                                  on_category_row, out, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+struct category_cb {
+    category_fn fn;
+    void *ud;
+};
+
+static int
+on_category_item(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    const struct category_cb *cb = ud;
+    cb->fn(cb->ud, c[0].i, c[1].i, col_str(&c[2]), col_str(&c[3]));
+    return 0;
+}
+
+static enum arc_err
+category_items(arc_db *db, unsigned st, const struct arc_db_param *p, size_t np, category_fn fn,
+               void *ud)
+{
+    struct arc_db_col cols[] = {
+        {.type = ARC_DB_INT}, {.type = ARC_DB_INT}, {.type = ARC_DB_STR}, {.type = ARC_DB_STR}};
+    struct category_cb cb = {fn, ud};
+    return arc_db_query(db, st, p, np, cols, ARC_ARRAY_LEN(cols), on_category_item, &cb, NULL);
+}
+
+enum arc_err
+store_category_all(arc_db *db, category_fn fn, void *ud)
+{
+    return category_items(db, ST_CATEGORY_ALL, NULL, 0, fn, ud);
+}
+
+enum arc_err
+store_category_children(arc_db *db, int64_t parent_id, category_fn fn, void *ud)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(parent_id)};
+    return category_items(db, ST_CATEGORY_CHILDREN, p, 1, fn, ud);
+}
+
+static enum arc_err
+category_create_once(arc_db *db, arc_str slug, arc_str name, const struct category_row *parent,
+                     int64_t *id)
+{
+    enum arc_err e = arc_db_begin(db);
+    if (e != ARC_OK)
+        return e;
+    struct arc_db_param ins[] = {ARC_DB_P_STRN(slug.ptr, slug.len),
+                                 ARC_DB_P_STRN(name.ptr, name.len),
+                                 parent ? ARC_DB_P_INT(parent->id) : ARC_DB_P_NULL()};
+    uint64_t insert_id = 0;
+    e = arc_db_exec(db, ST_CATEGORY_INSERT, ins, 3, NULL, &insert_id);
+    if (e != ARC_OK)
+        goto out;
+    struct arc_db_param path[] = {ARC_DB_P_STR(parent ? parent->path : "/"),
+                                  ARC_DB_P_INT(insert_id)};
+    e = arc_db_exec(db, ST_CATEGORY_SET_PATH, path, 2, NULL, NULL);
+    if (e != ARC_OK)
+        goto out;
+    *id = (int64_t)insert_id;
+    return arc_db_commit(db);
+out:
+    arc_db_rollback(db);
+    return e;
+}
+
+enum arc_err
+store_category_create(arc_db *db, arc_str slug, arc_str name, const struct category_row *parent,
+                      int64_t *id)
+{
+    enum arc_err e = ARC_RETRY;
+    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
+        e = category_create_once(db, slug, name, parent, id);
+    return e;
+}
