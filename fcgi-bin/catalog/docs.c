@@ -17,7 +17,7 @@
  * Without the shared table (ARCADE_LOCAL_CACHE=0, e.g. several web hosts that
  * all write), level 1 is off and the memcached key carries no generation:
  * writers delete it after commit, and CACHE_TTL bounds the rare race of a
- * reader re-adding an old document; see docs/caching.md.
+ * reader re-adding an old document (CACHE_TTL_PLAIN); see docs/caching.md.
  */
 #include "catalog.h"
 
@@ -169,7 +169,8 @@ docs_get(struct catalog *c, int64_t id, arc_str *etag, arc_str *body)
     if (!active)
         return ARC_NOT_FOUND; /* inactive products are not cached: rare reads */
     /* add, not set: a document someone else stored for this key is as new. */
-    (void)arc_cache_add(c->cache, c->key.ptr, c->key.len, c->doc.ptr, c->doc.len, CACHE_TTL);
+    (void)arc_cache_add(c->cache, c->key.ptr, c->key.len, c->doc.ptr, c->doc.len,
+                        c->gen != NULL ? CACHE_TTL : CACHE_TTL_PLAIN);
     if (c->gen != NULL)
         local_store(c, id, gen, *etag, *body);
     return ARC_OK;
