@@ -16,7 +16,7 @@
  *
  * Without the shared table (ARCADE_LOCAL_CACHE=0, e.g. several web hosts that
  * all write), level 1 is off and the memcached key carries no generation:
- * writers delete it after commit, and CACHE_TTL bounds the rare race of a
+ * writers delete it after commit, and a short TTL bounds the rare race of a
  * reader re-adding an old document (CACHE_TTL_PLAIN); see docs/caching.md.
  */
 #include "catalog.h"
@@ -27,9 +27,10 @@
 
 #include <arcade/log.h>
 
-#define CACHE_TTL 3600    /* seconds a memcached document lives */
-#define LOCAL_BITS 15     /* 32768 slots per worker */
-#define GEN_SLOTS_LOG2 16 /* 65536 counters shared by the host's workers */
+#define CACHE_TTL 3600     /* seconds a generation-keyed document lives */
+#define CACHE_TTL_PLAIN 60 /* without generations: bounds the add-after-delete race */
+#define LOCAL_BITS 15      /* 32768 slots per worker */
+#define GEN_SLOTS_LOG2 16  /* 65536 counters shared by the host's workers */
 
 int
 docs_init(struct catalog *c)

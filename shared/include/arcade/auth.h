@@ -21,7 +21,7 @@ const char *arc_auth_bearer(const arc_req *r, size_t *len);
  * credentials are missing or wrong, 403 when valid without the right, and
  * returns -1; returns 0 and fills *who (may be NULL) when allowed.
  * admin_key is compared in constant time; "" never matches. */
-int arc_auth_require_admin(arc_req *r, const char *admin_key, struct arc_principal *who)
-    ARC_NODISCARD;
+int arc_auth_require_admin(arc_req *r, const char *admin_key,
+                           struct arc_principal *who) ARC_NODISCARD;
 
 #endif

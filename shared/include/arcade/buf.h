@@ -13,7 +13,10 @@ typedef struct arc_buf {
     size_t cap;
 } arc_buf;
 
-#define ARC_BUF_INIT {NULL, 0, 0}
+#define ARC_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void arc_buf_init(arc_buf *b);
 void arc_buf_cleanup(arc_buf *b); /* frees; the buffer may be reused after init */

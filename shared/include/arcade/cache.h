@@ -21,10 +21,10 @@ void arc_cache_free(arc_cache *c);
 enum arc_err arc_cache_get(arc_cache *c, const char *key, size_t klen, arc_buf *out);
 /* Stores unconditionally / only when absent. ttl_s 0 = no expiry.
  * ARC_OK, ARC_CONFLICT (add: already present), ARC_UNAVAILABLE. */
-enum arc_err arc_cache_set(arc_cache *c, const char *key, size_t klen, const void *val,
-                           size_t vlen, unsigned ttl_s);
-enum arc_err arc_cache_add(arc_cache *c, const char *key, size_t klen, const void *val,
-                           size_t vlen, unsigned ttl_s);
+enum arc_err arc_cache_set(arc_cache *c, const char *key, size_t klen, const void *val, size_t vlen,
+                           unsigned ttl_s);
+enum arc_err arc_cache_add(arc_cache *c, const char *key, size_t klen, const void *val, size_t vlen,
+                           unsigned ttl_s);
 /* ARC_OK also when the key was absent. */
 enum arc_err arc_cache_delete(arc_cache *c, const char *key, size_t klen);
 

@@ -72,7 +72,17 @@ typedef struct arc_req {
     size_t resp_bytes;
     bool responded;
     const char *error_code; /* the error code sent, if any */
+
+    /* Storage owned by the request for the text path parameters and the decoded
+     * query pairs. The accept loop reuses it from one request to the next; an
+     * arc_req built by hand starts zeroed and ends with arc_req_cleanup. */
+    arc_buf param_store;
+    arc_buf query_store;
 } arc_req;
+
+/* Frees the storage an arc_req owns (param_store, query_store, resp_headers).
+ * Only for an arc_req built by hand (tests); the accept loop manages its own. */
+void arc_req_cleanup(arc_req *r);
 
 /* A CGI parameter such as "HTTP_IF_NONE_MATCH" or "CONTENT_TYPE"; NULL if absent.
  * Never take identity from HTTP_X_* variables. Borrowed until the request ends. */
@@ -120,8 +130,7 @@ void arc_respond_invalid(arc_req *r, json_object *fields);
 
 /* Adds message under name to *fields (creating the object on first use). The
  * first message for a field wins. */
-void arc_field_error(json_object **fields, const char *name, const char *fmt, ...)
-    ARC_PRINTF(3, 4);
+void arc_field_error(json_object **fields, const char *name, const char *fmt, ...) ARC_PRINTF(3, 4);
 
 /* Reason phrase for a status code ("Not Found"). */
 const char *arc_status_text(int status);
