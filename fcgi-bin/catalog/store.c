@@ -52,7 +52,7 @@ const char *const catalog_sql[] = {
     [ST_COUNT_CAT] = "SELECT COUNT(*) FROM products p JOIN categories c ON c.id = p.category_id "
                      "WHERE p.active = 1 AND c.path LIKE ?",
     [ST_PRODUCT_INSERT] = "INSERT INTO products (sku, name, description, price, currency, "
-                          "category_id, on_hand) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          "category_id, on_hand, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_PRODUCT_LOCK] = "SELECT version, reserved FROM products WHERE id = ? FOR UPDATE",
     [ST_PRODUCT_UPDATE] = "UPDATE products SET sku = IF(?, ?, sku), name = IF(?, ?, name), "
                           "description = IF(?, ?, description), price = IF(?, ?, price), "
@@ -197,6 +197,7 @@ store_product_create(arc_db *db, const struct product_input *in, int64_t *id)
         ARC_DB_P_STRN(in->currency.ptr, in->currency.len),
         opt_category(in),
         ARC_DB_P_INT(in->on_hand),
+        ARC_DB_P_INT((in->set & F_ACTIVE) ? in->active : true),
     };
     uint64_t insert_id = 0;
     enum arc_err e = arc_db_exec(db, ST_PRODUCT_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
