@@ -1,0 +1,570 @@
+"""Shared helpers for Arcade's end-to-end tests (Python 3 standard library only).
+
+The tests talk to a running fleet, the one described by $ARCADE_HOME/fleet.env
+(KEY=VALUE lines written by `arcade up`). ARCADE_HOME defaults to <repo>/.arcade,
+so that `python3 -m unittest -v test_products` in tests/integration/ runs one
+module by hand against a developer's fleet. Under ctest, the fixture `fleet.up`
+starts a throwaway fleet and sets ARCADE_HOME, ARCADE_REPO and ARCADE_BUILD_DIR.
+
+Nothing is skipped: an unreachable fleet is a failure with a clear message.
+The fleet persists across test modules and holds demo data (products 1..10000),
+so every resource a test creates has a unique sku/slug (RUN_ID + counter).
+"""
+
+import concurrent.futures
+import datetime
+import http.client
+import itertools
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+import unittest
+import urllib.parse
+import uuid
+
+# --- Where things are ----------------------------------------------------------
+
+REPO = os.path.abspath(
+    os.environ.get("ARCADE_REPO")
+    or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+HOME = os.path.abspath(os.environ.get("ARCADE_HOME") or os.path.join(REPO, ".arcade"))
+FLEET_ENV = os.path.join(HOME, "fleet.env")
+
+API = "/api/v1"
+HEALTH = "/health/catalog"
+HTTP_TIMEOUT = 10.0  # seconds, every HTTP call
+
+# Contract constants (docs/catalog-api.md).
+PRODUCT_FIELDS = frozenset({"id", "sku", "name", "description", "price", "currency",
+                            "category", "stock", "active", "created_at", "updated_at"})
+CATEGORY_REF_FIELDS = frozenset({"id", "slug", "name"})
+SORTS = ("name", "-name", "price", "-price", "created", "-created")
+MAX_PRICE = 999_999_999_999
+MAX_ON_HAND = 1_000_000_000
+BODY_MAX = 64 * 1024
+
+# RFC 3339 UTC with milliseconds, as the contract fixes it: 2026-11-23T21:18:36.123Z
+TIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{3})Z$")
+TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+ETAG_RE = re.compile(r'^"[\x21\x23-\x7e\x80-\xff]*"$')  # strong entity-tag, RFC 9110 8.8.3
+
+RUN_ID = uuid.uuid4().hex[:10]
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+def _next():
+    with _counter_lock:
+        return next(_counter)
+
+
+def unique_sku(prefix="T"):
+    """A sku nobody else has: RUN_ID is random per process."""
+    return "%s-%s-%05d" % (prefix, RUN_ID, _next())
+
+
+def unique_slug(prefix="t"):
+    return "%s-%s-%d" % (prefix, RUN_ID, _next())
+
+
+# --- fleet.env -------------------------------------------------------------------
+
+class FleetUnavailable(AssertionError):
+    pass
+
+
+_env_cache = None
+_env_lock = threading.Lock()
+
+
+def _parse_env_file(path):
+    env = {}
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("export "):
+                line = line[len("export "):].lstrip()
+            key, sep, value = line.partition("=")
+            if not sep:
+                continue
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            env[key.strip()] = value
+    return env
+
+
+def fleet_env(reload=False):
+    """KEY=VALUE pairs of $ARCADE_HOME/fleet.env (re-read with reload=True, e.g.
+    after `arcade svc start apache` added ARCADE_APACHE_PORT)."""
+    global _env_cache
+    with _env_lock:
+        if _env_cache is None or reload:
+            if not os.path.isfile(FLEET_ENV):
+                raise FleetUnavailable(
+                    "no fleet: %s does not exist. Start one with `ARCADE_HOME=%s %s/arcade up` "
+                    "or point ARCADE_HOME at a running fleet." % (FLEET_ENV, HOME, REPO))
+            _env_cache = _parse_env_file(FLEET_ENV)
+        return dict(_env_cache)
+
+
+def env_value(key, reload=False):
+    env = fleet_env(reload)
+    if key not in env or env[key] == "":
+        raise FleetUnavailable("%s has no %s (keys: %s)" % (FLEET_ENV, key, ", ".join(sorted(env))))
+    return env[key]
+
+
+def base_url(reload=False):
+    """The public web server of the fleet. fleet.env wins over the process
+    environment (ctest exports ARCADE_HTTP_PORT=auto)."""
+    env = fleet_env(reload)
+    if env.get("ARCADE_BASE_URL"):
+        return env["ARCADE_BASE_URL"].rstrip("/")
+    port = env.get("ARCADE_HTTP_PORT", "")
+    if not port.isdigit():
+        raise FleetUnavailable("%s has neither ARCADE_BASE_URL nor a numeric ARCADE_HTTP_PORT"
+                               % FLEET_ENV)
+    return "http://127.0.0.1:%s" % port
+
+
+def apache_url(reload=True):
+    return "http://127.0.0.1:%s" % env_value("ARCADE_APACHE_PORT", reload)
+
+
+def admin_key():
+    return env_value("ARCADE_ADMIN_KEY")
+
+
+def admin_headers(extra=None):
+    h = {"Authorization": "Bearer " + admin_key()}
+    if extra:
+        h.update(extra)
+    return h
+
+
+# --- HTTP ------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+class Response:
+    """status, headers (case-insensitive), body (bytes), json (parsed or None).
+    Unpacks as (status, headers, json-or-raw-bytes)."""
+
+    def __init__(self, status, reason, headers, body, method="", url=""):
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.method = method
+        self.url = url
+        self.json = None
+        self.json_error = None
+        if body:
+            try:
+                self.json = json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as e:
+                self.json_error = e
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    def header_all(self, name):
+        return self.headers.get_all(name) or []
+
+    @property
+    def content_type(self):
+        return self.headers.get("Content-Type", "")
+
+    @property
+    def data(self):
+        return self.json if self.json is not None else self.body
+
+    def __iter__(self):
+        return iter((self.status, self.headers, self.data))
+
+    def __repr__(self):
+        body = self.body[:600]
+        more = "…(%d bytes)" % len(self.body) if len(self.body) > 600 else ""
+        return "<%s %s -> %s %s %r%s>" % (self.method, self.url[:200], self.status,
+                                           self.content_type, body, more)
+
+
+def _split(base):
+    u = urllib.parse.urlsplit(base)
+    host = u.hostname or "127.0.0.1"
+    port = u.port or (443 if u.scheme == "https" else 80)
+    return u.scheme, host, port, u.path.rstrip("/")
+
+
+def request(method, path, body=None, headers=None, json_body=_MISSING,
+            content_type=_MISSING, base=None, timeout=HTTP_TIMEOUT):
+    """One HTTP request on a fresh connection.
+
+    path: "/api/v1/products/1?x=y" (sent as is; http.client refuses control bytes —
+    use raw_request for those). json_body: serialised as UTF-8 (not ASCII-escaped)
+    with Content-Type application/json unless content_type says otherwise
+    (content_type=None sends no Content-Type). body: raw bytes or str.
+    """
+    headers = dict(headers or {})
+    if json_body is not _MISSING:
+        body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        if content_type is _MISSING:
+            content_type = "application/json"
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if content_type is not _MISSING and content_type is not None:
+        headers["Content-Type"] = content_type
+    scheme, host, port, prefix = _split(base or base_url())
+    conn_cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    conn = conn_cls(host, port, timeout=timeout)
+    url = prefix + path
+    try:
+        try:
+            conn.request(method, url, body=body, headers=headers)
+        except (BrokenPipeError, ConnectionResetError):
+            # The server may answer (413) and close before reading the whole
+            # body: read what it said.
+            pass
+        resp = conn.getresponse()
+        data = resp.read()
+        return Response(resp.status, resp.reason, resp.headers, data, method, url)
+    finally:
+        conn.close()
+
+
+def get(path, **kw):
+    return request("GET", path, **kw)
+
+
+def post(path, json_body=_MISSING, **kw):
+    return request("POST", path, json_body=json_body, **kw)
+
+
+def patch(path, json_body=_MISSING, **kw):
+    return request("PATCH", path, json_body=json_body, **kw)
+
+
+def put(path, json_body=_MISSING, **kw):
+    return request("PUT", path, json_body=json_body, **kw)
+
+
+def delete(path, **kw):
+    return request("DELETE", path, **kw)
+
+
+class RawResponse:
+    def __init__(self, status, headers, body):
+        self.status = status  # None: the server closed without an answer
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self):
+        return "<raw %s %r>" % (self.status, self.body[:300])
+
+
+def raw_request(data, base=None, timeout=HTTP_TIMEOUT, shutdown_write=False):
+    """Sends bytes as they are on a fresh TCP connection and parses the answer.
+    For requests http.client refuses to send (control bytes, bad Content-Length)."""
+    _, host, port, _ = _split(base or base_url())
+    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        try:
+            sock.sendall(data)
+            if shutdown_write:
+                sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        resp = http.client.HTTPResponse(sock, method="GET")
+        try:
+            resp.begin()
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            return RawResponse(None, None, b"")
+        try:
+            body = resp.read()
+        except (http.client.IncompleteRead, ConnectionResetError) as e:
+            body = getattr(e, "partial", b"")
+        return RawResponse(resp.status, resp.headers, body)
+    finally:
+        sock.close()
+
+
+# --- Concurrency and waiting --------------------------------------------------------
+
+def parallel(fn, args, workers=16):
+    """Runs fn(arg) for every arg on a thread pool; returns results in order.
+    An exception is returned in place of its result (callers assert on it)."""
+    def wrap(a):
+        try:
+            return fn(a)
+        except Exception as e:  # noqa: BLE001 - reported by the caller
+            return e
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
+        return list(ex.map(wrap, args))
+
+
+def wait_until(pred, timeout=15.0, interval=0.1, message="condition"):
+    """Polls pred() until it returns a truthy value (returned) or timeout seconds
+    pass (AssertionError naming message and the last value or exception)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            value = pred()
+            if value:
+                return value
+            last = value
+        except Exception as e:  # noqa: BLE001 - kept for the message
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s; last: %r"
+                                 % (timeout, message, last))
+        time.sleep(interval)
+
+
+# --- The control script ---------------------------------------------------------------
+
+def arcade(*args, check=True, timeout=300):
+    """Runs $ARCADE_REPO/arcade with the fleet's ARCADE_HOME; asserts exit code 0
+    unless check=False. Returns the CompletedProcess."""
+    script = os.path.join(REPO, "arcade")
+    if not os.access(script, os.X_OK):
+        raise AssertionError("%s is missing or not executable" % script)
+    env = os.environ.copy()
+    env["ARCADE_HOME"] = HOME
+    env.setdefault("ARCADE_REPO", REPO)
+    try:
+        cp = subprocess.run([script, *args], env=env, cwd=REPO, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError("`arcade %s` did not finish within %ss\nstdout:\n%s\nstderr:\n%s"
+                             % (" ".join(args), timeout, e.stdout, e.stderr)) from None
+    if check and cp.returncode != 0:
+        raise AssertionError("`arcade %s` exited %d\nstdout:\n%s\nstderr:\n%s"
+                             % (" ".join(args), cp.returncode, cp.stdout[-4000:],
+                                cp.stderr[-4000:]))
+    return cp
+
+
+# --- Parsing helpers -----------------------------------------------------------------
+
+def parse_time(s):
+    m = TIME_RE.match(s) if isinstance(s, str) else None
+    if not m:
+        raise ValueError("not an RFC 3339 UTC time with milliseconds and Z: %r" % (s,))
+    y, mo, d, h, mi, sec = (int(x) for x in m.groups()[:6])
+    frac = m.group(7)
+    us = int(round(float(frac) * 1e6)) if frac else 0
+    return datetime.datetime(y, mo, d, h, mi, sec, min(us, 999999), tzinfo=datetime.timezone.utc)
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def parse_traceparent(value):
+    m = TRACEPARENT_RE.match(value or "")
+    if not m:
+        return None
+    trace_id, span_id, flags = m.groups()
+    if trace_id == "0" * 32 or span_id == "0" * 16:
+        return None
+    return trace_id, span_id, flags
+
+
+def new_traceparent(flags="01"):
+    return "00-%s-%s-%s" % (uuid.uuid4().hex, os.urandom(8).hex(), flags)
+
+
+def parse_allow(value):
+    return {m.strip().upper() for m in (value or "").split(",") if m.strip()}
+
+
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def product_path(pid):
+    return "%s/products/%s" % (API, pid)
+
+
+def category_path(slug):
+    return "%s/categories/%s" % (API, slug)
+
+
+def resolve_location(location, base=None):
+    """Location may be absolute or a path; returns the path to request."""
+    u = urllib.parse.urlsplit(location)
+    _, _, _, prefix = _split(base or base_url())
+    path = u.path
+    if prefix and path.startswith(prefix):
+        path = path[len(prefix):]
+    return path + ("?" + u.query if u.query else "")
+
+
+# --- Creating test data --------------------------------------------------------------
+
+def create_category(slug=None, name=None, parent=None, base=None):
+    slug = slug or unique_slug()
+    body = {"slug": slug, "name": name or ("Test category " + slug), "parent": parent}
+    r = post(API + "/categories", body, headers=admin_headers(), base=base)
+    if r.status != 201 or not isinstance(r.json, dict):
+        raise AssertionError("creating category %r failed: %r" % (body, r))
+    return r.json
+
+
+def product_body(**fields):
+    body = {"sku": unique_sku(), "name": "Test product %s-%d" % (RUN_ID, _next()),
+            "price": 1000, "currency": "EUR"}
+    body.update(fields)
+    return body
+
+
+def create_product_response(base=None, **fields):
+    body = product_body(**fields)
+    r = post(API + "/products", body, headers=admin_headers(), base=base)
+    if r.status != 201 or not isinstance(r.json, dict):
+        raise AssertionError("creating product %r failed: %r" % (body, r))
+    return r
+
+
+def create_product(base=None, **fields):
+    """POSTs a product (unique sku; overrides in fields); returns the product."""
+    return create_product_response(base=base, **fields).json
+
+
+# --- Test case base ---------------------------------------------------------------------
+
+_fleet_checked = None
+_fleet_check_lock = threading.Lock()
+
+
+def check_fleet():
+    """Fails (never skips) with a clear message when the fleet cannot be reached."""
+    global _fleet_checked
+    with _fleet_check_lock:
+        if _fleet_checked:
+            return
+        url = base_url()
+        try:
+            r = get(HEALTH)
+        except OSError as e:
+            raise FleetUnavailable("the fleet at %s (ARCADE_HOME=%s) is unreachable: %s"
+                                   % (url, HOME, e)) from None
+        if r.status not in (200, 503):
+            raise FleetUnavailable("the fleet at %s answered %r to GET %s" % (url, r, HEALTH))
+        _fleet_checked = True
+
+
+class ArcadeTestCase(unittest.TestCase):
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        check_fleet()
+
+    # -- generic assertions --
+
+    def assertStatus(self, r, status, msg=None):
+        expected = status if isinstance(status, (tuple, list, set, frozenset)) else (status,)
+        if r.status not in expected:
+            self.fail("%sexpected status %s, got %r" % (msg + ": " if msg else "", status, r))
+
+    def assertJsonResponse(self, r):
+        ctype = r.content_type.split(";")[0].strip().lower()
+        self.assertEqual(ctype, "application/json", "Content-Type of %r" % (r,))
+        self.assertIsNone(r.json_error, "body of %r is not JSON" % (r,))
+
+    def assertError(self, r, status, code, field=None, fields=None, msg=None):
+        """Exact error shape: {"error":{"code","message"[,"fields"]}} as application/json;
+        "fields" always for validation_failed, possibly for invalid_parameter (query
+        parameters), never otherwise. field/fields: names that must be in "fields"."""
+        self.assertStatus(r, status, msg)
+        self.assertJsonResponse(r)
+        body = r.json
+        self.assertIsInstance(body, dict, r)
+        self.assertEqual(set(body), {"error"}, "top-level keys of %r" % (r,))
+        err = body["error"]
+        self.assertIsInstance(err, dict, r)
+        self.assertEqual(err.get("code"), code, "error code of %r" % (r,))
+        self.assertIsInstance(err.get("message"), str, r)
+        self.assertTrue(err["message"].strip(), "empty error message in %r" % (r,))
+        if code == "validation_failed" or (code == "invalid_parameter" and "fields" in err) \
+                or field or fields:
+            self.assertEqual(set(err), {"code", "message", "fields"}, "error keys of %r" % (r,))
+            self.assertIsInstance(err["fields"], dict, r)
+            self.assertTrue(err["fields"], "validation_failed with no fields: %r" % (r,))
+            for k, v in err["fields"].items():
+                self.assertIsInstance(v, str, "fields[%r] of %r" % (k, r))
+                self.assertTrue(v.strip(), "empty message for field %r in %r" % (k, r))
+            for f in ([field] if field else []) + list(fields or []):
+                self.assertIn(f, err["fields"], "field %r not named in %r" % (f, r))
+        else:
+            self.assertEqual(set(err), {"code", "message"}, "error keys of %r" % (r,))
+        return err
+
+    def assertTime(self, value, what="time"):
+        try:
+            return parse_time(value)
+        except ValueError as e:
+            self.fail("%s: %s" % (what, e))
+
+    def assertProduct(self, p, expect=None):
+        """Full shape and types of a product; expect: field values that must match
+        (category given as a slug or None)."""
+        self.assertIsInstance(p, dict)
+        self.assertEqual(set(p), PRODUCT_FIELDS, "product keys of %r" % (p,))
+        self.assertTrue(is_int(p["id"]) and p["id"] > 0, "id %r" % (p["id"],))
+        self.assertIsInstance(p["sku"], str)
+        self.assertRegex(p["sku"], r"^[A-Za-z0-9._-]{1,64}$")
+        self.assertIsInstance(p["name"], str)
+        self.assertTrue(1 <= len(p["name"]) <= 200, "name length %d" % len(p["name"]))
+        self.assertIsInstance(p["description"], str)
+        self.assertLessEqual(len(p["description"]), 5000)
+        self.assertTrue(is_int(p["price"]), "price must be an integer, got %r" % (p["price"],))
+        self.assertTrue(0 <= p["price"] <= MAX_PRICE, p["price"])
+        self.assertIsInstance(p["currency"], str)
+        self.assertRegex(p["currency"], r"^[A-Z]{3}$")
+        if p["category"] is not None:
+            c = p["category"]
+            self.assertIsInstance(c, dict, "category must be an object or null: %r" % (c,))
+            self.assertEqual(set(c), CATEGORY_REF_FIELDS, "category keys of %r" % (c,))
+            self.assertTrue(is_int(c["id"]) and c["id"] > 0, c)
+            self.assertIsInstance(c["slug"], str)
+            self.assertIsInstance(c["name"], str)
+        self.assertTrue(is_int(p["stock"]) and p["stock"] >= 0, "stock %r" % (p["stock"],))
+        self.assertIsInstance(p["active"], bool)
+        if "active" not in (expect or {}):
+            self.assertIs(p["active"], True, "active of %r" % (p,))
+        created = self.assertTime(p["created_at"], "created_at")
+        updated = self.assertTime(p["updated_at"], "updated_at")
+        self.assertLessEqual(created, updated, "created_at after updated_at in %r" % (p,))
+        for k, v in (expect or {}).items():
+            if k == "category":
+                got = p["category"]["slug"] if p["category"] else None
+                self.assertEqual(got, v, "category of %r" % (p,))
+            elif k == "on_hand":
+                self.assertEqual(p["stock"], v, "stock of %r" % (p,))
+            else:
+                self.assertEqual(p[k], v, "%s of %r" % (k, p))
+
+    def assertTraceparent(self, r):
+        tp = r.header("traceparent")
+        self.assertIsNotNone(tp, "no traceparent in %r" % (r,))
+        parsed = parse_traceparent(tp)
+        self.assertIsNotNone(parsed, "invalid traceparent %r in %r" % (tp, r))
+        return parsed
+
+    def assertEtag(self, r):
+        etag = r.header("ETag")
+        self.assertIsNotNone(etag, "no ETag in %r" % (r,))
+        self.assertRegex(etag, ETAG_RE, "ETag must be a strong, quoted entity-tag")
+        return etag

@@ -1,0 +1,103 @@
+"""Smoke run through Apache (`arcade svc start apache`, ARCADE_APACHE_PORT): the
+same service behind the other supported web server. Apache is stopped again
+when the module ends."""
+
+import json
+import unittest
+
+from arcadetest import (API, HEALTH, ArcadeTestCase, admin_headers, apache_url, arcade,
+                        create_category, get, new_traceparent, parse_allow, patch, post,
+                        product_body, product_path, request, resolve_location, wait_until)
+
+PRODUCTS = API + "/products"
+
+
+class ApacheTests(ArcadeTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        arcade("svc", "start", "apache")
+        try:
+            cls.base = apache_url(reload=True)
+            wait_until(lambda: get(HEALTH, base=cls.base).status == 200, timeout=15,
+                       message="Apache at %s to answer" % cls.base)
+        except BaseException:
+            arcade("svc", "stop", "apache", check=False)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        arcade("svc", "stop", "apache")
+        super().tearDownClass()
+
+    def test_get_product(self):
+        r = get(product_path(1), base=self.base)
+        self.assertStatus(r, 200)
+        self.assertJsonResponse(r)
+        self.assertProduct(r.json, {"id": 1})
+        etag = self.assertEtag(r)
+        self.assertTraceparent(r)
+        c = get(product_path(1), base=self.base, headers={"If-None-Match": etag})
+        self.assertStatus(c, 304)
+        self.assertEqual(c.body, b"")
+
+    def test_list(self):
+        r = get(PRODUCTS + "?per_page=5&sort=price", base=self.base)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["per_page"], 5)
+        self.assertEqual(len(r.json["items"]), min(5, r.json["total"]))
+        prices = [p["price"] for p in r.json["items"]]
+        self.assertEqual(prices, sorted(prices))
+
+    def test_not_found_and_errors(self):
+        self.assertError(get(product_path(999_999_999), base=self.base), 404, "not_found")
+        self.assertError(get(PRODUCTS + "/abc", base=self.base), 400, "invalid_parameter")
+        r = request("DELETE", PRODUCTS, base=self.base, headers=admin_headers())
+        self.assertError(r, 405, "method_not_allowed")
+        self.assertTrue({"GET", "POST"} <= parse_allow(r.header("Allow")))
+
+    def test_post_with_admin_key(self):
+        cat = create_category(base=self.base)
+        body = product_body(category=cat["slug"], name="Via Apache ☕")
+        sent = new_traceparent()
+        r = post(PRODUCTS, body, base=self.base, headers=admin_headers({"traceparent": sent}))
+        self.assertStatus(r, 201)
+        self.assertProduct(r.json, {"sku": body["sku"], "name": "Via Apache ☕",
+                                    "category": cat["slug"]})
+        self.assertEqual(self.assertTraceparent(r)[0], sent.split("-")[1])
+        loc = r.header("Location")
+        self.assertIsNotNone(loc)
+        g = get(resolve_location(loc, base=self.base), base=self.base)
+        self.assertStatus(g, 200)
+        self.assertEqual(g.json["id"], r.json["id"])
+        # The same product through the default web server.
+        self.assertEqual(get(product_path(r.json["id"])).json, g.json)
+        r = patch(product_path(r.json["id"]), {"price": 1},
+                  base=self.base, headers=admin_headers({"If-Match": g.header("ETag")}))
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json["price"], 1)
+
+    def test_admin_key_required(self):
+        r = post(PRODUCTS, product_body(), base=self.base)
+        self.assertError(r, 401, "unauthorized")
+        self.assertTrue((r.header("WWW-Authenticate") or "").startswith("Bearer"))
+
+    def test_body_limits(self):
+        raw = json.dumps(product_body())
+        raw = raw[:-1] + ', "pad": "' + "p" * (65 * 1024) + '"}'
+        r = post(PRODUCTS, body=raw, content_type="application/json", base=self.base,
+                 headers=admin_headers())
+        self.assertError(r, 413, "payload_too_large")
+        r = post(PRODUCTS, body="{", content_type="application/json", base=self.base,
+                 headers=admin_headers())
+        self.assertError(r, 400, "invalid_json")
+
+    def test_health(self):
+        r = get(HEALTH, base=self.base)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json, {"status": "ok", "checks": {"db": "ok", "cache": "ok"}})
+
+
+if __name__ == "__main__":
+    unittest.main()
