@@ -6,9 +6,11 @@
  * connector's mariadb_reconnect resets them). Automatic reconnect of the
  * connector is off: a lost connection is noticed by the failing call, which
  * reconnects once and runs the statement again, but only outside a
- * transaction; inside one it returns ARC_UNAVAILABLE and the caller's
- * transaction function gives up (or runs again). Connect, read and write
- * timeouts are always set, multi-statements and LOCAL INFILE are off.
+ * transaction, and only when that cannot apply it twice (a query, or a
+ * statement the server never received); otherwise, and always inside a
+ * transaction, it returns ARC_UNAVAILABLE and the caller's transaction
+ * function gives up (or runs again). Connect, read and write timeouts are
+ * always set, multi-statements and LOCAL INFILE are off.
  */
 #ifndef ARCADE_DB_H
 #define ARCADE_DB_H
@@ -59,7 +61,8 @@ struct arc_db_col {
     bool is_null;
 };
 
-/* Called once per row; return 0 to go on, non-zero to stop early. */
+/* Called once per row; return 0 to go on, non-zero to stop early. It must not
+ * use the same arc_db (such calls fail with ARC_INTERNAL). */
 typedef int (*arc_db_row_fn)(void *ud, const struct arc_db_col *cols, size_t ncols);
 
 /* Runs a statement that returns no rows. affected and insert_id may be NULL. */
@@ -73,7 +76,9 @@ enum arc_err arc_db_query(arc_db *db, unsigned stmt, const struct arc_db_param *
                           size_t nparams, struct arc_db_col *cols, size_t ncols, arc_db_row_fn fn,
                           void *ud, uint64_t *nrows) ARC_NODISCARD;
 
-/* Transactions: begin reconnects first if needed (nothing is lost yet). */
+/* Transactions: begin reconnects first if needed (nothing is lost yet). A
+ * commit that fails has ended the transaction (rolled back; after
+ * ARC_UNAVAILABLE its outcome is unknown), so a rollback after it is a no-op. */
 enum arc_err arc_db_begin(arc_db *db) ARC_NODISCARD;
 enum arc_err arc_db_commit(arc_db *db) ARC_NODISCARD;
 void arc_db_rollback(arc_db *db); /* safe to call when no transaction is open */

@@ -1,0 +1,563 @@
+/*
+ * db_test.c - arc_db against a real MariaDB. Runs only when ARCADE_TEST_DB_SOCKET
+ * (or ARCADE_TEST_DB_HOST/PORT), ARCADE_TEST_DB_USER, ARCADE_TEST_DB_PASSWORD
+ * and ARCADE_TEST_DB_NAME are set; otherwise every test is skipped. The user
+ * needs CREATE/DROP on the schema (tables db_test_*).
+ *
+ * A lost connection is simulated with KILL CONNECTION from a second session
+ * (a user may kill its own sessions). When ARCADE_TEST_DB_RESTART_CMD is set,
+ * it is run with system() to restart the server (it must return once the
+ * server accepts connections again), which tests a real restart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "arcade/db.h"
+#include "arcade/log.h"
+
+enum {
+    ST_INSERT,
+    ST_GET,
+    ST_ALL,
+    ST_CONN_ID,
+    ST_COUNT,
+    ST_SET_U,
+    ST_GET_U,
+    ST_LOCK_WAIT,
+    ST_UPDATE_N,
+    ST_BAD_SQL,
+    ST_COUNT_WHERE,
+};
+
+static const char *const sql[] = {
+    [ST_INSERT] = "INSERT INTO db_test_items (email, body, n) VALUES (?, ?, ?)",
+    [ST_GET] = "SELECT id, email, body, n FROM db_test_items WHERE email = ?",
+    [ST_ALL] = "SELECT id, body FROM db_test_items ORDER BY id",
+    [ST_CONN_ID] = "SELECT CONNECTION_ID()",
+    [ST_COUNT] = "SELECT COUNT(*) FROM db_test_items",
+    [ST_SET_U] = "UPDATE db_test_items SET u = ? + 0 WHERE email = ?",
+    [ST_GET_U] = "SELECT u FROM db_test_items WHERE email = ?",
+    [ST_LOCK_WAIT] = "SET SESSION innodb_lock_wait_timeout = 1",
+    [ST_UPDATE_N] = "UPDATE db_test_items SET n = ? WHERE email = ?",
+    [ST_BAD_SQL] = "SELEC nonsense",
+    [ST_COUNT_WHERE] = "SELECT COUNT(*) FROM db_test_items WHERE email = ?",
+};
+
+static struct arc_db_config cfg;
+static bool have_db;
+
+static MYSQL *
+raw_connect(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    assert_non_null(m);
+    const char *sock = cfg.socket;
+    if (mysql_real_connect(m, sock ? NULL : cfg.host, cfg.user, cfg.password, cfg.name,
+                           sock ? 0 : cfg.port, sock, 0) == NULL) {
+        fprintf(stderr, "raw connect: %s\n", mysql_error(m));
+        fail();
+    }
+    return m;
+}
+
+static void
+raw_query(MYSQL *m, const char *q)
+{
+    if (mysql_query(m, q) != 0) {
+        fprintf(stderr, "%s: %s\n", q, mysql_error(m));
+        fail();
+    }
+    MYSQL_RES *r = mysql_store_result(m);
+    if (r != NULL)
+        mysql_free_result(r);
+}
+
+static int
+group_setup(void **state)
+{
+    const char *sock = getenv("ARCADE_TEST_DB_SOCKET");
+    const char *host = getenv("ARCADE_TEST_DB_HOST");
+    cfg.user = getenv("ARCADE_TEST_DB_USER");
+    cfg.password = getenv("ARCADE_TEST_DB_PASSWORD");
+    cfg.name = getenv("ARCADE_TEST_DB_NAME");
+    if ((sock == NULL && host == NULL) || cfg.user == NULL || cfg.name == NULL)
+        return 0; /* have_db stays false: every test skips */
+    cfg.socket = sock;
+    cfg.host = host ? host : "127.0.0.1";
+    cfg.port = getenv("ARCADE_TEST_DB_PORT") ? (unsigned)atoi(getenv("ARCADE_TEST_DB_PORT")) : 3306;
+    if (cfg.password == NULL)
+        cfg.password = "";
+    cfg.connect_timeout_s = 2;
+    cfg.rw_timeout_s = 10;
+    have_db = true;
+    return 0;
+}
+
+static int
+setup(void **state)
+{
+    if (!have_db)
+        return 0;
+    MYSQL *m = raw_connect();
+    raw_query(m, "DROP TABLE IF EXISTS db_test_items");
+    raw_query(m, "CREATE TABLE db_test_items (id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+                 " email VARCHAR(100) NOT NULL UNIQUE, body MEDIUMTEXT NULL, n INT NULL,"
+                 " u BIGINT UNSIGNED NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+    mysql_close(m);
+    arc_db *db = arc_db_new(&cfg, sql, ARC_ARRAY_LEN(sql));
+    assert_non_null(db);
+    *state = db;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    arc_db_free(*state);
+    return 0;
+}
+
+#define NEED_DB()                                                                                  \
+    do {                                                                                           \
+        if (!have_db)                                                                              \
+            skip();                                                                                \
+    } while (0)
+
+static enum arc_err
+insert(arc_db *db, const char *email, const char *body, size_t body_len, bool n_null, int64_t n,
+       uint64_t *id)
+{
+    struct arc_db_param p[] = {
+        ARC_DB_P_STR(email),
+        body ? ARC_DB_P_STRN(body, body_len) : ARC_DB_P_NULL(),
+        n_null ? ARC_DB_P_NULL() : ARC_DB_P_INT(n),
+    };
+    return arc_db_exec(db, ST_INSERT, p, 3, NULL, id);
+}
+
+static int
+on_one_int(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    assert_int_equal(ncols, 1);
+    *(int64_t *)ud = c[0].i;
+    return 0;
+}
+
+static int64_t
+one_int(arc_db *db, unsigned st, const struct arc_db_param *p, size_t np, enum arc_err want)
+{
+    struct arc_db_col col = {.type = ARC_DB_INT};
+    int64_t v = -1;
+    uint64_t n = 0;
+    assert_int_equal(arc_db_query(db, st, p, np, &col, 1, on_one_int, &v, &n), want);
+    if (want == ARC_OK)
+        assert_int_equal(n, 1);
+    return v;
+}
+
+static int64_t
+conn_id(arc_db *db)
+{
+    return one_int(db, ST_CONN_ID, NULL, 0, ARC_OK);
+}
+
+static void
+kill_conn(int64_t id)
+{
+    char q[64];
+    MYSQL *m = raw_connect();
+    snprintf(q, sizeof(q), "KILL CONNECTION %lld", (long long)id);
+    raw_query(m, q);
+    mysql_close(m);
+    usleep(100 * 1000); /* let the server close the socket */
+}
+
+static int64_t
+count_rows(arc_db *db)
+{
+    return one_int(db, ST_COUNT, NULL, 0, ARC_OK);
+}
+
+/* --- tests ------------------------------------------------------------------- */
+
+static void
+test_new_rejects_bad_input(void **state)
+{
+    struct arc_db_config c = {.host = "127.0.0.1", .port = 3306, .user = "x", .name = "x"};
+    const char *const bad[] = {"SELECT 1", NULL};
+    assert_null(arc_db_new(NULL, sql, 1));
+    assert_null(arc_db_new(&c, NULL, 1));
+    assert_null(arc_db_new(&c, bad, 2));
+    arc_db *db = arc_db_new(&c, NULL, 0);
+    assert_non_null(db);
+    arc_db_rollback(db); /* no transaction: a no-op */
+    arc_db_free(db);
+    arc_db_free(NULL);
+}
+
+static void
+test_unreachable_server(void **state)
+{
+    struct arc_db_config c = {.socket = "/nonexistent/arcade-test.sock",
+                              .user = "x",
+                              .name = "x",
+                              .connect_timeout_s = 1,
+                              .rw_timeout_s = 1};
+    arc_db *db = arc_db_new(&c, sql, ARC_ARRAY_LEN(sql));
+    assert_non_null(db);
+    assert_int_equal(arc_db_ensure(db), ARC_UNAVAILABLE);
+    assert_int_equal(arc_db_ping(db), ARC_UNAVAILABLE);
+    assert_int_equal(arc_db_begin(db), ARC_UNAVAILABLE);
+    struct arc_db_col col = {.type = ARC_DB_INT};
+    assert_int_equal(arc_db_query(db, ST_CONN_ID, NULL, 0, &col, 1, NULL, NULL, NULL),
+                     ARC_UNAVAILABLE);
+    assert_int_not_equal(arc_db_last_errno(db), 0);
+    arc_db_free(db);
+}
+
+struct rows {
+    int64_t id[8];
+    char *body[8];
+    size_t len[8];
+    bool null[8];
+    size_t n;
+    size_t stop_after; /* 0: never */
+};
+
+static int
+on_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    struct rows *r = ud;
+    assert_int_equal(ncols, 2);
+    assert_true(r->n < 8);
+    r->id[r->n] = c[0].i;
+    r->null[r->n] = c[1].is_null;
+    r->len[r->n] = c[1].len;
+    assert_non_null(c[1].s);
+    assert_int_equal(c[1].s[c[1].len], '\0');
+    r->body[r->n] = malloc(c[1].len + 1);
+    memcpy(r->body[r->n], c[1].s, c[1].len + 1);
+    r->n++;
+    return r->stop_after != 0 && r->n >= r->stop_after;
+}
+
+static void
+rows_free(struct rows *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->body[i]);
+}
+
+static void
+test_exec_and_query(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    size_t big_len = 20 * 1024;
+    char *big = malloc(big_len);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (char)('a' + i % 26);
+    big[7] = '\0'; /* embedded NUL bytes survive */
+
+    uint64_t id1 = 0, id2 = 0, id3 = 0, id4 = 0;
+    assert_int_equal(insert(db, "a@x", "", 0, false, 1, &id1), ARC_OK);
+    assert_int_equal(insert(db, "b@x", big, big_len, false, 2, &id2), ARC_OK);
+    assert_int_equal(insert(db, "c@x", NULL, 0, true, 0, &id3), ARC_OK);
+    assert_int_equal(insert(db, "d@x", "short", 5, false, -5, &id4), ARC_OK);
+    assert_true(id1 > 0 && id2 == id1 + 1 && id3 == id2 + 1);
+
+    /* Lengths vary from row to row: the buffers are sized for the longest. */
+    struct rows r = {0};
+    struct arc_db_col cols[2] = {{.type = ARC_DB_INT}, {.type = ARC_DB_STR}};
+    uint64_t n = 0;
+    assert_int_equal(arc_db_query(db, ST_ALL, NULL, 0, cols, 2, on_row, &r, &n), ARC_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(r.n, 4);
+    assert_int_equal(r.id[0], (int64_t)id1);
+    assert_false(r.null[0]);
+    assert_int_equal(r.len[0], 0);
+    assert_int_equal(r.len[1], big_len);
+    assert_memory_equal(r.body[1], big, big_len);
+    assert_true(r.null[2]);
+    assert_int_equal(r.len[2], 0);
+    assert_int_equal(r.len[3], 5);
+    assert_string_equal(r.body[3], "short");
+    rows_free(&r);
+
+    /* Early stop. */
+    struct rows r2 = {.stop_after = 2};
+    assert_int_equal(arc_db_query(db, ST_ALL, NULL, 0, cols, 2, on_row, &r2, &n), ARC_OK);
+    assert_int_equal(n, 2);
+    rows_free(&r2);
+
+    /* NULL integer column, negative integer, parameters by string. */
+    struct arc_db_col g[4] = {
+        {.type = ARC_DB_INT}, {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_INT}};
+    struct arc_db_param p = ARC_DB_P_STR("c@x");
+    assert_int_equal(arc_db_query(db, ST_GET, &p, 1, g, 4, NULL, NULL, &n), ARC_OK);
+    assert_int_equal(n, 1);
+    assert_true(g[3].is_null);
+    assert_true(g[2].is_null);
+    assert_string_equal(g[1].s, "c@x");
+    p = ARC_DB_P_STR("d@x");
+    assert_int_equal(arc_db_query(db, ST_GET, &p, 1, g, 4, NULL, NULL, &n), ARC_OK);
+    assert_int_equal(g[3].i, -5);
+    p = ARC_DB_P_STR("nobody");
+    assert_int_equal(arc_db_query(db, ST_GET, &p, 1, g, 4, NULL, NULL, &n), ARC_OK);
+    assert_int_equal(n, 0);
+
+    /* affected rows */
+    uint64_t affected = 99;
+    struct arc_db_param up[] = {ARC_DB_P_INT(7), ARC_DB_P_STR("a@x")};
+    assert_int_equal(arc_db_exec(db, ST_UPDATE_N, up, 2, &affected, NULL), ARC_OK);
+    assert_int_equal(affected, 1);
+    free(big);
+}
+
+static void
+test_conflict_and_errors(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(insert(db, "dup@x", "1", 1, false, 1, NULL), ARC_OK);
+    assert_int_equal(insert(db, "dup@x", "2", 1, false, 2, NULL), ARC_CONFLICT);
+    assert_int_equal(arc_db_last_errno(db), 1062);
+    assert_non_null(strstr(arc_db_last_error(db), "Duplicate"));
+    /* The next success clears the error. */
+    assert_int_equal(count_rows(db), 1);
+    assert_int_equal(arc_db_last_errno(db), 0);
+
+    /* Programmer errors are ARC_INTERNAL, and the handle stays usable. */
+    struct arc_db_col col = {.type = ARC_DB_INT};
+    struct arc_db_col two[2] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
+    assert_int_equal(arc_db_query(db, ST_COUNT, NULL, 0, two, 2, NULL, NULL, NULL), ARC_INTERNAL);
+    assert_int_equal(arc_db_exec(db, ST_COUNT, NULL, 0, NULL, NULL), ARC_INTERNAL);
+    assert_int_equal(arc_db_exec(db, ST_INSERT, NULL, 0, NULL, NULL), ARC_INTERNAL);
+    assert_int_equal(arc_db_query(db, 999, NULL, 0, &col, 1, NULL, NULL, NULL), ARC_INTERNAL);
+    assert_int_equal(arc_db_exec(db, ST_BAD_SQL, NULL, 0, NULL, NULL), ARC_INTERNAL);
+    assert_int_equal(arc_db_last_errno(db), 1064);
+    assert_int_equal(arc_db_commit(db), ARC_INTERNAL); /* no transaction */
+    assert_int_equal(count_rows(db), 1);
+}
+
+static void
+test_unsigned_columns(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(insert(db, "u@x", "", 0, false, 0, NULL), ARC_OK);
+    struct arc_db_param email = ARC_DB_P_STR("u@x");
+    struct arc_db_param set[] = {ARC_DB_P_INT(INT64_MAX), email};
+    assert_int_equal(arc_db_exec(db, ST_SET_U, set, 2, NULL, NULL), ARC_OK);
+    assert_int_equal(one_int(db, ST_GET_U, &email, 1, ARC_OK), INT64_MAX);
+    /* 2^63 does not fit an int64_t: an error, never a wrapped value. */
+    MYSQL *m = raw_connect();
+    raw_query(m, "UPDATE db_test_items SET u = 9223372036854775808 WHERE email = 'u@x'");
+    mysql_close(m);
+    one_int(db, ST_GET_U, &email, 1, ARC_INTERNAL);
+}
+
+static int
+on_reenter(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    arc_db *db = ud;
+    struct arc_db_col col = {.type = ARC_DB_INT};
+    assert_int_equal(arc_db_query(db, ST_COUNT, NULL, 0, &col, 1, NULL, NULL, NULL), ARC_INTERNAL);
+    assert_int_equal(arc_db_begin(db), ARC_INTERNAL);
+    return 0;
+}
+
+static void
+test_callback_must_not_reenter(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    struct arc_db_col col = {.type = ARC_DB_INT};
+    assert_int_equal(arc_db_query(db, ST_CONN_ID, NULL, 0, &col, 1, on_reenter, db, NULL), ARC_OK);
+    assert_int_equal(count_rows(db), 0);
+}
+
+static void
+test_transactions(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(arc_db_begin(db), ARC_OK);
+    assert_int_equal(arc_db_begin(db), ARC_INTERNAL); /* nested */
+    assert_int_equal(insert(db, "t1@x", "", 0, false, 0, NULL), ARC_OK);
+    arc_db_rollback(db);
+    assert_int_equal(count_rows(db), 0);
+
+    assert_int_equal(arc_db_begin(db), ARC_OK);
+    assert_int_equal(insert(db, "t2@x", "", 0, false, 0, NULL), ARC_OK);
+    assert_int_equal(arc_db_commit(db), ARC_OK);
+    arc_db_rollback(db); /* after commit: a no-op */
+    assert_int_equal(count_rows(db), 1);
+
+    /* A conflict inside a transaction leaves the transaction usable. */
+    assert_int_equal(arc_db_begin(db), ARC_OK);
+    assert_int_equal(insert(db, "t3@x", "", 0, false, 0, NULL), ARC_OK);
+    assert_int_equal(insert(db, "t2@x", "", 0, false, 0, NULL), ARC_CONFLICT);
+    assert_int_equal(arc_db_commit(db), ARC_OK);
+    assert_int_equal(count_rows(db), 2);
+}
+
+static void
+test_lock_wait_is_retry(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(insert(db, "lock@x", "", 0, false, 0, NULL), ARC_OK);
+    assert_int_equal(arc_db_exec(db, ST_LOCK_WAIT, NULL, 0, NULL, NULL), ARC_OK);
+    MYSQL *m = raw_connect();
+    raw_query(m, "START TRANSACTION");
+    raw_query(m, "SELECT * FROM db_test_items WHERE email = 'lock@x' FOR UPDATE");
+    struct arc_db_param up[] = {ARC_DB_P_INT(1), ARC_DB_P_STR("lock@x")};
+    assert_int_equal(arc_db_begin(db), ARC_OK);
+    assert_int_equal(arc_db_exec(db, ST_UPDATE_N, up, 2, NULL, NULL), ARC_RETRY);
+    assert_int_equal(arc_db_last_errno(db), 1205);
+    arc_db_rollback(db);
+    raw_query(m, "ROLLBACK");
+    mysql_close(m);
+    assert_int_equal(arc_db_exec(db, ST_UPDATE_N, up, 2, NULL, NULL), ARC_OK);
+}
+
+/* A connection killed between two statements: the next query reconnects,
+ * prepares its statement again and succeeds. */
+static void
+test_reconnect_after_kill(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(insert(db, "k@x", "", 0, false, 0, NULL), ARC_OK);
+    assert_int_equal(count_rows(db), 1); /* ST_COUNT prepared on this connection */
+    int64_t id = conn_id(db);
+    kill_conn(id);
+    assert_int_equal(count_rows(db), 1);
+    assert_int_not_equal(conn_id(db), id);
+
+    /* An exec after a kill: reconnects and runs it when it was certainly not
+     * applied, or answers UNAVAILABLE; either way the handle works after. */
+    id = conn_id(db);
+    kill_conn(id);
+    enum arc_err e = insert(db, "k2@x", "", 0, false, 0, NULL);
+    assert_true(e == ARC_OK || e == ARC_UNAVAILABLE);
+    struct arc_db_param p = ARC_DB_P_STR("k2@x");
+    assert_int_equal(one_int(db, ST_COUNT_WHERE, &p, 1, ARC_OK), e == ARC_OK ? 1 : 0);
+    assert_int_not_equal(conn_id(db), id);
+}
+
+/* After a second of idleness ensure pings, notices the loss and reconnects. */
+static void
+test_ensure_pings_idle_connection(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(arc_db_ensure(db), ARC_OK);
+    int64_t id = conn_id(db);
+    assert_int_equal(arc_db_ensure(db), ARC_OK); /* recently used: no round trip */
+    kill_conn(id);
+    sleep(1);
+    usleep(200 * 1000);
+    assert_int_equal(arc_db_ensure(db), ARC_OK);
+    assert_int_not_equal(conn_id(db), id);
+    id = conn_id(db);
+    kill_conn(id);
+    assert_int_equal(arc_db_ping(db), ARC_OK); /* ping always asks */
+    assert_int_not_equal(conn_id(db), id);
+}
+
+/* Inside a transaction a lost connection is ARC_UNAVAILABLE and nothing runs
+ * outside the transaction; the next begin reconnects. */
+static void
+test_loss_inside_transaction(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(arc_db_begin(db), ARC_OK);
+    assert_int_equal(insert(db, "tx1@x", "", 0, false, 0, NULL), ARC_OK);
+    int64_t id = conn_id(db);
+    kill_conn(id);
+    assert_int_equal(insert(db, "tx2@x", "", 0, false, 0, NULL), ARC_UNAVAILABLE);
+    assert_int_equal(insert(db, "tx3@x", "", 0, false, 0, NULL), ARC_UNAVAILABLE);
+    assert_int_equal(arc_db_ensure(db), ARC_UNAVAILABLE); /* still in the lost transaction */
+    assert_int_equal(arc_db_commit(db), ARC_UNAVAILABLE);
+    arc_db_rollback(db); /* no-op now */
+    assert_int_equal(arc_db_begin(db), ARC_OK);
+    assert_int_equal(count_rows(db), 0); /* the server rolled tx1 back */
+    arc_db_rollback(db);
+
+    /* The same with the caller rolling back instead of committing. */
+    assert_int_equal(arc_db_begin(db), ARC_OK);
+    kill_conn(conn_id(db));
+    assert_int_equal(insert(db, "tx4@x", "", 0, false, 0, NULL), ARC_UNAVAILABLE);
+    arc_db_rollback(db);
+    assert_int_equal(count_rows(db), 0);
+}
+
+static bool
+restart_server(void)
+{
+    const char *cmd = getenv("ARCADE_TEST_DB_RESTART_CMD");
+    if (cmd == NULL || cmd[0] == '\0')
+        return false;
+    int rc = system(cmd);
+    assert_int_equal(rc, 0);
+    return true;
+}
+
+/* A real server restart between statements and inside a transaction. */
+static void
+test_server_restart(void **state)
+{
+    NEED_DB();
+    if (getenv("ARCADE_TEST_DB_RESTART_CMD") == NULL)
+        skip();
+    arc_db *db = *state;
+    assert_int_equal(insert(db, "r1@x", "", 0, false, 0, NULL), ARC_OK);
+    assert_int_equal(count_rows(db), 1);
+    struct arc_db_param p = ARC_DB_P_STR("r1@x");
+    assert_int_equal(one_int(db, ST_COUNT_WHERE, &p, 1, ARC_OK), 1);
+    assert_true(restart_server());
+    /* Statements prepared before the restart are prepared again. */
+    assert_int_equal(count_rows(db), 1);
+    assert_int_equal(one_int(db, ST_COUNT_WHERE, &p, 1, ARC_OK), 1);
+
+    assert_int_equal(arc_db_begin(db), ARC_OK);
+    assert_int_equal(insert(db, "r2@x", "", 0, false, 0, NULL), ARC_OK);
+    assert_true(restart_server());
+    assert_int_equal(insert(db, "r3@x", "", 0, false, 0, NULL), ARC_UNAVAILABLE);
+    arc_db_rollback(db);
+    assert_int_equal(arc_db_begin(db), ARC_OK);
+    assert_int_equal(count_rows(db), 1);
+    assert_int_equal(arc_db_commit(db), ARC_OK);
+}
+
+int
+main(void)
+{
+    arc_log_set_level(getenv("ARCADE_TEST_VERBOSE") ? ARC_LOG_DEBUG : ARC_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_rejects_bad_input),
+        cmocka_unit_test(test_unreachable_server),
+        cmocka_unit_test_setup_teardown(test_exec_and_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_and_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsigned_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_callback_must_not_reenter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_wait_is_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_after_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ensure_pings_idle_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loss_inside_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_restart, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
