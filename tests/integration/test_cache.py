@@ -9,6 +9,8 @@ with the old value before each write, so that a worker that missed the
 invalidation shows up as a stale read.
 """
 
+import collections
+import json
 import threading
 import time
 import unittest
@@ -227,6 +229,16 @@ class MemcachedDownTests(CacheTestCase):
                    message="health ok after `arcade svc start memcached` (exit %d: %s)"
                    % (cp.returncode, (cp.stderr or "").strip()[-300:]))
 
+    def assertSteadyHealth(self, status, cache, n=20):
+        """n health checks in a row (spread over the workers) all say so."""
+        results = parallel(lambda _: health(), range(n), workers=8)
+        results += [health() for _ in range(n)]
+        got = [(r.status, r.json) if not isinstance(r, Exception) else repr(r) for r in results]
+        want = (200, {"status": status, "checks": {"db": "ok", "cache": cache}})
+        wrong = collections.Counter(json.dumps(g) for g in got if g != want)
+        self.assertEqual(dict(wrong), {}, "%d of %d health checks are not %r"
+                         % (sum(wrong.values()), len(got), want))
+
     def assertDegraded(self):
         r = wait_until(health_is("degraded", "unavailable"), timeout=10,
                        message="/health/catalog to report the cache down")
@@ -234,6 +246,8 @@ class MemcachedDownTests(CacheTestCase):
         self.assertJsonResponse(r)
         self.assertEqual(r.json, {"status": "degraded",
                                   "checks": {"db": "ok", "cache": "unavailable"}})
+        # Not just once: every health check while memcached is down says so.
+        self.assertSteadyHealth("degraded", "unavailable")
 
     def assertFast(self, results):
         slow = [round(r.elapsed, 2) for r in results
@@ -314,6 +328,7 @@ class MemcachedDownTests(CacheTestCase):
                        message="/health/catalog ok after memcached started")
         self.assertStatus(r, 200)
         self.assertEqual(r.json, {"status": "ok", "checks": {"db": "ok", "cache": "ok"}})
+        self.assertSteadyHealth("ok", "ok")
 
 
 if __name__ == "__main__":

@@ -64,20 +64,25 @@ class FaultTestCase(ArcadeTestCase):
     def ensure_healthy(self):
         wait_until(healthy, timeout=30, message="the fleet to be healthy again")
 
-    def uncached_ids(self, n):
-        """Demo product ids nobody in this run is likely to have read."""
-        return random.sample(range(1001, DEMO_MAX + 1), n)
+    def some_demo_ids(self, n):
+        return random.sample(range(2, DEMO_MAX + 1), n)
 
-    def first_requests_succeed(self, p):
+    def fresh_ids(self, n):
+        """Products nobody has read: created here and never fetched, so no cache
+        holds them and a read must reach the database (a write invalidates, it
+        does not fill the cache)."""
+        return [create_product()["id"] for _ in range(n)]
+
+    def first_requests_succeed(self, p, fresh):
         """Right after the database came back: a burst of concurrent requests
         (spread over the workers) and then sequential ones, reads that must reach
-        the database and writes; every one must succeed."""
-        ids = self.uncached_ids(40)
+        the database and writes; every one must succeed. fresh: >= 7 unread ids."""
+        ids = list(fresh)
 
         def call(i):
             kind = i % 6
             if kind == 0:
-                return "GET uncached", get(product_path(ids[i])), 200
+                return "GET uncached", get(product_path(ids[i // 6])), 200
             if kind == 1:
                 return "PATCH", patch(product_path(p["id"]), {"name": "after fault %d" % i},
                                       headers=admin_headers()), 200
@@ -105,12 +110,13 @@ class MariaDBTests(FaultTestCase):
 
     def test_restart_then_the_first_requests_succeed(self):
         p = create_product()
+        fresh = self.fresh_ids(8)
         # Every worker has a live database connection before the restart.
-        parallel(lambda i: get(product_path(i)), self.uncached_ids(30), workers=16)
+        parallel(lambda i: get(product_path(i)), self.some_demo_ids(30), workers=16)
         self.addCleanup(self.ensure_healthy)
         arcade("svc", "restart", "mariadb")
         wait_until(db_greets, timeout=30, message="MariaDB to accept connections")
-        self.first_requests_succeed(p)
+        self.first_requests_succeed(p, fresh)
         self.assertTrue(healthy())
 
     def test_stopped_is_503_then_recovers(self):
@@ -118,7 +124,8 @@ class MariaDBTests(FaultTestCase):
         cached = create_product(price=6)
         for _ in range(3):
             get(product_path(cached["id"]))
-        parallel(lambda i: get(product_path(i)), self.uncached_ids(30), workers=16)
+        during, after = self.fresh_ids(12), self.fresh_ids(8)
+        parallel(lambda i: get(product_path(i)), self.some_demo_ids(30), workers=16)
         arcade("svc", "stop", "mariadb")
         self.addCleanup(self.ensure_healthy)
         self.addCleanup(lambda: arcade("svc", "start", "mariadb", check=False))
@@ -129,8 +136,7 @@ class MariaDBTests(FaultTestCase):
         self.assertEqual(r.json, {"status": "unavailable",
                                   "checks": {"db": "unavailable", "cache": "ok"}})
 
-        calls = [("GET uncached %d" % i, lambda i=i: get(product_path(i)))
-                 for i in self.uncached_ids(12)]
+        calls = [("GET uncached %d" % i, lambda i=i: get(product_path(i))) for i in during]
         calls += [
             ("GET list", lambda: get(PRODUCTS + "?per_page=5")),
             ("GET list by category", lambda: get(PRODUCTS + "?category=" + unique_slug())),
@@ -162,7 +168,7 @@ class MariaDBTests(FaultTestCase):
 
         arcade("svc", "start", "mariadb")
         wait_until(db_greets, timeout=30, message="MariaDB to accept connections")
-        self.first_requests_succeed(p)
+        self.first_requests_succeed(p, after)
         r = get(HEALTH)
         self.assertStatus(r, 200)
         self.assertEqual(r.json["status"], "ok")

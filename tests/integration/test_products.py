@@ -533,6 +533,22 @@ class CreateProductTests(ArcadeTestCase):
                          headers=admin_headers())
                 self.assertError(r, 400, "invalid_json")
 
+    def test_nesting_limit_is_16_levels(self):
+        # The body object is level 1; an ignored member "x" holds the other levels.
+        def body(levels, kind):
+            k = levels - 1
+            nested = ('{"y":' * (k - 1) + "{}" + "}" * (k - 1)) if kind == "object" \
+                else "[" * k + "]" * k
+            return json.dumps(product_body())[:-1] + ', "x": ' + nested + "}"
+        for kind in ("object", "array"):
+            with self.subTest(kind=kind):
+                r = post(PRODUCTS, body=body(16, kind), content_type="application/json",
+                         headers=admin_headers())
+                self.assertStatus(r, 201, "16 levels are allowed")
+                r = post(PRODUCTS, body=body(17, kind), content_type="application/json",
+                         headers=admin_headers())
+                self.assertError(r, 400, "invalid_json", msg="17 levels are too deep")
+
     def test_invalid_utf8_is_400(self):
         good = json.dumps(product_body()).encode()
         for name, bad in (("0xff", b"\xff\xfe"), ("lone continuation", b"\x80"),
