@@ -365,10 +365,15 @@ arc_cache_ping(arc_cache *c)
 {
     if (!have_mc(c))
         return ARC_UNAVAILABLE;
-    memcached_return_t rc = memcached_version(c->mc);
+    /* A real round trip to every server: memcached_version() asks each server
+     * only once per handle and then answers from memory. */
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    memcached_stat_st *st = memcached_stat(c->mc, NULL, &rc);
+    if (st != NULL)
+        memcached_stat_free(c->mc, st);
     if (memcached_success(rc)) {
         succeeded(c);
         return ARC_OK;
     }
-    return failed(c, "version", NULL, 0, rc);
+    return failed(c, "stats", NULL, 0, rc);
 }
