@@ -9,7 +9,8 @@
  * one JSON log line: method, path, route, status, duration_ms, bytes, trace_id.
  * Every answer carries the traceparent header of this request's span.
  *
- * SIGTERM/SIGINT only call FCGX_ShutdownPending(): the current request finishes.
+ * SIGTERM, SIGINT, SIGQUIT, SIGHUP and SIGUSR1 only call FCGX_ShutdownPending():
+ * the current request finishes, then the loop returns.
  */
 #ifndef ARCADE_SERVER_H
 #define ARCADE_SERVER_H
