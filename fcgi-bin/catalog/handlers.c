@@ -46,7 +46,7 @@ handle_product_get(arc_req *r)
         arc_respond_failure(r, e);
         return;
     }
-    arc_resp_header(r, "ETag", "%.*s", (int)etag.len, etag.ptr);
+    arc_resp_header_str(r, "ETag", etag.ptr, etag.len);
     if (etag_list_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), etag.ptr, etag.len, true)) {
         arc_respond_empty(r, 304);
         return;
@@ -219,7 +219,7 @@ respond_product(arc_req *r, int status, int64_t id)
         arc_respond_failure(r, e);
         return;
     }
-    arc_resp_header(r, "ETag", "%.*s", (int)etag.len, etag.ptr);
+    arc_resp_header_str(r, "ETag", etag.ptr, etag.len);
     arc_respond_raw(r, status, NULL, body.ptr, body.len);
 }
 

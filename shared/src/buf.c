@@ -91,6 +91,18 @@ arc_buf_printf(arc_buf *b, const char *fmt, ...)
 }
 
 void
+arc_buf_append_uint(arc_buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    arc_buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+void
 arc_buf_append_json_string(arc_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

@@ -338,6 +338,15 @@ append_header_text(arc_buf *b, const char *s, size_t n)
 }
 
 void
+arc_resp_header_str(arc_req *r, const char *name, const char *value, size_t len)
+{
+    append_header_text(&r->resp_headers, name, strlen(name));
+    arc_buf_append(&r->resp_headers, ": ", 2);
+    append_header_text(&r->resp_headers, value, len);
+    arc_buf_append(&r->resp_headers, "\r\n", 2);
+}
+
+void
 arc_resp_header(arc_req *r, const char *name, const char *fmt, ...)
 {
     char small[256];
@@ -347,31 +356,16 @@ arc_resp_header(arc_req *r, const char *name, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    append_header_text(&r->resp_headers, name, strlen(name));
-    arc_buf_append(&r->resp_headers, ": ", 2);
     if ((size_t)n < sizeof small) {
-        append_header_text(&r->resp_headers, small, (size_t)n);
-    } else {
-        char *big = arc_xmalloc((size_t)n + 1);
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        append_header_text(&r->resp_headers, big, (size_t)n);
-        free(big);
+        arc_resp_header_str(r, name, small, (size_t)n);
+        return;
     }
-    arc_buf_append(&r->resp_headers, "\r\n", 2);
-}
-
-static void
-append_uint(arc_buf *b, size_t v)
-{
-    char tmp[24];
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    arc_buf_append(b, tmp + i, sizeof tmp - i);
+    char *big = arc_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    arc_resp_header_str(r, name, big, (size_t)n);
+    free(big);
 }
 
 void
@@ -379,7 +373,7 @@ arc_http_head(arc_buf *out, int status, const char *ctype, bool with_length, siz
               const struct arc_trace *trace, const arc_buf *extra)
 {
     arc_buf_append(out, "Status: ", 8);
-    append_uint(out, (size_t)(status > 0 ? status : 500));
+    arc_buf_append_uint(out, (size_t)(status > 0 ? status : 500));
     arc_buf_append_char(out, ' ');
     arc_buf_append_str(out, arc_status_text(status));
     arc_buf_append(out, "\r\n", 2);
@@ -390,7 +384,7 @@ arc_http_head(arc_buf *out, int status, const char *ctype, bool with_length, siz
     }
     if (with_length) {
         arc_buf_append(out, "Content-Length: ", 16);
-        append_uint(out, len);
+        arc_buf_append_uint(out, len);
         arc_buf_append(out, "\r\n", 2);
     }
     if (trace != NULL && trace->trace_id[0] != '\0') {

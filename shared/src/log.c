@@ -133,7 +133,8 @@ arc_log_begin(arc_buf *line, enum arc_log_level level)
     arc_buf_append_str(line, level_names[level]);
     arc_buf_append_str(line, "\",\"service\":");
     arc_buf_append_json_string(line, log_service, strlen(log_service));
-    arc_buf_printf(line, ",\"pid\":%ld", current_pid());
+    arc_buf_append_str(line, ",\"pid\":");
+    arc_buf_append_uint(line, (uint64_t)current_pid());
 }
 
 static void

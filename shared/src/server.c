@@ -125,7 +125,7 @@ log_request(const arc_req *r)
     if (!arc_log_enabled(ARC_LOG_INFO))
         return;
     arc_buf *l = &S.line;
-    double ms = (double)(arc_now_ns() - r->started_ns) / 1e6;
+    uint64_t us = (arc_now_ns() - r->started_ns) / 1000;
     arc_log_begin(l, ARC_LOG_INFO);
     arc_buf_append_str(l, ",\"msg\":\"request\",\"method\":");
     arc_buf_append_json_string(l, r->method_name, strlen(r->method_name));
@@ -136,8 +136,17 @@ log_request(const arc_req *r)
         arc_buf_append_json_string(l, r->route, strlen(r->route));
     else
         arc_buf_append_str(l, "null");
-    arc_buf_printf(l, ",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%zu", r->status, ms,
-                   r->resp_bytes);
+    /* Integers by hand: printf was a sixth of a cached read's instructions. */
+    char frac[4] = {(char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10),
+                    '\0'};
+    arc_buf_append_str(l, ",\"status\":");
+    arc_buf_append_uint(l, (uint64_t)(r->status > 0 ? r->status : 0));
+    arc_buf_append_str(l, ",\"duration_ms\":");
+    arc_buf_append_uint(l, us / 1000);
+    arc_buf_append_char(l, '.');
+    arc_buf_append_str(l, frac);
+    arc_buf_append_str(l, ",\"bytes\":");
+    arc_buf_append_uint(l, r->resp_bytes);
     arc_buf_append_str(l, ",\"trace_id\":\"");
     arc_buf_append_str(l, r->trace.trace_id);
     arc_buf_append_str(l, "\",\"span_id\":\"");

@@ -76,12 +76,30 @@ test_json_string(void **state)
     arc_buf_cleanup(&b);
 }
 
+static void
+test_append_uint(void **state)
+{
+    (void)state;
+    arc_buf b = ARC_BUF_INIT;
+    arc_buf_append_uint(&b, 0);
+    arc_buf_append_char(&b, ' ');
+    arc_buf_append_uint(&b, 7);
+    arc_buf_append_char(&b, ' ');
+    arc_buf_append_uint(&b, 1234567890);
+    arc_buf_append_char(&b, ' ');
+    arc_buf_append_uint(&b, UINT64_MAX);
+    assert_string_equal(b.ptr, "0 7 1234567890 18446744073709551615");
+    assert_int_equal(b.len, strlen(b.ptr));
+    arc_buf_cleanup(&b);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_grow),
         cmocka_unit_test(test_printf),
+        cmocka_unit_test(test_append_uint),
         cmocka_unit_test(test_json_string),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

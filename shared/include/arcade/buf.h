@@ -26,6 +26,8 @@ void arc_buf_append(arc_buf *b, const void *p, size_t n);
 void arc_buf_append_str(arc_buf *b, const char *s);
 void arc_buf_append_char(arc_buf *b, char c);
 void arc_buf_printf(arc_buf *b, const char *fmt, ...) ARC_PRINTF(2, 3);
+/* Decimal digits of v: the hot path's alternative to printf. */
+void arc_buf_append_uint(arc_buf *b, uint64_t v);
 /* Appends s[0..n) as a quoted, escaped JSON string. */
 void arc_buf_append_json_string(arc_buf *b, const char *s, size_t n);
 

@@ -109,6 +109,8 @@ int arc_req_read_json(arc_req *r, json_object **out) ARC_NODISCARD;
 
 /* Adds a response header line; value is formatted. Call before arc_respond_*. */
 void arc_resp_header(arc_req *r, const char *name, const char *fmt, ...) ARC_PRINTF(3, 4);
+/* The same for a value at hand (value[0..len)): no formatting, for the hot path. */
+void arc_resp_header_str(arc_req *r, const char *name, const char *value, size_t len);
 
 /* Sends obj (takes ownership, may be NULL for "null") as application/json. */
 void arc_respond_json(arc_req *r, int status, json_object *obj);
