@@ -30,6 +30,25 @@ not_found(arc_req *r, const char *what)
     arc_respond_error(r, 404, "not_found", what, NULL);
 }
 
+/* Answers a store failure on a product write. Returns true when e was one. */
+static bool
+product_failed(arc_req *r, enum arc_err e)
+{
+    switch (e) {
+    case ARC_OK:
+        return false;
+    case ARC_NOT_FOUND:
+        not_found(r, "product not found");
+        return true;
+    case ARC_CONFLICT:
+        arc_respond_error(r, 409, "conflict", "a product with this sku already exists", NULL);
+        return true;
+    default:
+        arc_respond_failure(r, e);
+        return true;
+    }
+}
+
 /* ---- reading products ----------------------------------------------------- */
 
 void
@@ -239,15 +258,8 @@ handle_product_create(arc_req *r)
         goto out;
     }
     int64_t id = 0;
-    enum arc_err e = store_product_create(c->db, &in, &id);
-    if (e == ARC_CONFLICT) {
-        arc_respond_error(r, 409, "conflict", "a product with this sku already exists", NULL);
+    if (product_failed(r, store_product_create(c->db, &in, &id)))
         goto out;
-    }
-    if (e != ARC_OK) {
-        arc_respond_failure(r, e);
-        goto out;
-    }
     docs_invalidate(c, id);
     arc_resp_header(r, "Location", "/api/v1/products/%lld", (long long)id);
     respond_product(r, 201, id);
@@ -273,18 +285,8 @@ handle_product_update(arc_req *r)
     bool precondition_failed = false;
     enum arc_err e = store_product_update(c->db, id, &in, arc_req_header(r, "HTTP_IF_MATCH"),
                                           &precondition_failed);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "product not found");
+    if (product_failed(r, e))
         goto out;
-    }
-    if (e == ARC_CONFLICT) {
-        arc_respond_error(r, 409, "conflict", "a product with this sku already exists", NULL);
-        goto out;
-    }
-    if (e != ARC_OK) {
-        arc_respond_failure(r, e);
-        goto out;
-    }
     if (precondition_failed) {
         arc_respond_error(r, 412, "precondition_failed",
                           "the product changed since the ETag in If-Match", NULL);
@@ -303,15 +305,8 @@ handle_product_delete(arc_req *r)
     int64_t id = r->params[0].i;
     if (!require_admin(r))
         return;
-    enum arc_err e = store_product_deactivate(c->db, id);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "product not found");
+    if (product_failed(r, store_product_deactivate(c->db, id)))
         return;
-    }
-    if (e != ARC_OK) {
-        arc_respond_failure(r, e);
-        return;
-    }
     docs_invalidate(c, id);
     arc_respond_empty(r, 204);
 }
@@ -332,15 +327,8 @@ handle_inventory_put(arc_req *r)
         return;
     }
     bool below_reserved = false;
-    enum arc_err e = store_inventory_set(c->db, id, on_hand, &below_reserved);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "product not found");
+    if (product_failed(r, store_inventory_set(c->db, id, on_hand, &below_reserved)))
         return;
-    }
-    if (e != ARC_OK) {
-        arc_respond_failure(r, e);
-        return;
-    }
     if (below_reserved) {
         arc_field_error(&fields, "on_hand", "must not be below the units already reserved");
         arc_respond_invalid(r, fields);

@@ -70,24 +70,29 @@ arc_buf_append_char(arc_buf *b, char c)
 }
 
 void
+arc_buf_vprintf(arc_buf *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n >= 0 && (size_t)n < sizeof small) {
+        arc_buf_append(b, small, (size_t)n);
+    } else if (n >= 0) {
+        arc_buf_reserve(b, (size_t)n);
+        vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
+}
+
+void
 arc_buf_printf(arc_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char small[256];
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    arc_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof small) {
-        arc_buf_append(b, small, (size_t)n);
-        return;
-    }
-    arc_buf_reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
 }
 
 void

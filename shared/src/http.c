@@ -349,23 +349,13 @@ arc_resp_header_str(arc_req *r, const char *name, const char *value, size_t len)
 void
 arc_resp_header(arc_req *r, const char *name, const char *fmt, ...)
 {
-    char small[256];
+    static arc_buf value;
+    arc_buf_reset(&value);
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    arc_buf_vprintf(&value, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof small) {
-        arc_resp_header_str(r, name, small, (size_t)n);
-        return;
-    }
-    char *big = arc_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    arc_resp_header_str(r, name, big, (size_t)n);
-    free(big);
+    arc_resp_header_str(r, name, value.ptr ? value.ptr : "", value.len);
 }
 
 void

@@ -169,30 +169,19 @@ arc_log(enum arc_log_level level, const char *fmt, ...)
     if (!arc_log_enabled(level))
         return;
     int saved_errno = errno; /* callers may log, then look at errno */
-    char small[512];
+    static arc_buf msg;
+    arc_buf_reset(&msg);
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    arc_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        n = 0;
-    char *msg = small;
-    char *big = NULL;
-    if ((size_t)n >= sizeof small) {
-        big = arc_xmalloc((size_t)n + 1);
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        msg = big;
-    }
     arc_log_begin(&log_scratch, level);
     if (log_trace_id != NULL && *log_trace_id != '\0') {
         arc_buf_append_str(&log_scratch, ",\"trace_id\":");
         arc_buf_append_json_string(&log_scratch, log_trace_id, strlen(log_trace_id));
     }
     arc_buf_append_str(&log_scratch, ",\"msg\":");
-    arc_buf_append_json_string(&log_scratch, msg, (size_t)n);
+    arc_buf_append_json_string(&log_scratch, msg.ptr ? msg.ptr : "", msg.len);
     arc_log_end(&log_scratch);
-    free(big);
     errno = saved_errno;
 }

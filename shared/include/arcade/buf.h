@@ -5,6 +5,8 @@
 #ifndef ARCADE_BUF_H
 #define ARCADE_BUF_H
 
+#include <stdarg.h>
+
 #include "arcade/common.h"
 
 typedef struct arc_buf {
@@ -26,6 +28,7 @@ void arc_buf_append(arc_buf *b, const void *p, size_t n);
 void arc_buf_append_str(arc_buf *b, const char *s);
 void arc_buf_append_char(arc_buf *b, char c);
 void arc_buf_printf(arc_buf *b, const char *fmt, ...) ARC_PRINTF(2, 3);
+void arc_buf_vprintf(arc_buf *b, const char *fmt, va_list ap) ARC_PRINTF(2, 0);
 /* Decimal digits of v: the hot path's alternative to printf. */
 void arc_buf_append_uint(arc_buf *b, uint64_t v);
 /* Appends s[0..n) as a quoted, escaped JSON string. */
