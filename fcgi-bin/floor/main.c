@@ -23,13 +23,15 @@ static const char BODY[] =
     "\"stock\":102,\"active\":true,"
     "\"created_at\":\"2026-01-03T22:42:00Z\",\"updated_at\":\"2026-01-03T22:42:00Z\"}";
 
-static void on_term(int sig)
+static void
+on_term(int sig)
 {
     (void)sig;
     FCGX_ShutdownPending();
 }
 
-int main(void)
+int
+main(void)
 {
     static char head[128];
     size_t body_len = sizeof BODY - 1;
@@ -49,7 +51,8 @@ int main(void)
     /* The header block is built once; the length is its only variable part. */
     head_len = snprintf(head, sizeof head,
                         "Status: 200 OK\r\nContent-Type: application/json\r\n"
-                        "Content-Length: %zu\r\n\r\n", body_len);
+                        "Content-Length: %zu\r\n\r\n",
+                        body_len);
     if (head_len < 0 || (size_t)head_len >= sizeof head)
         return 1;
 
