@@ -4,12 +4,14 @@
 #ifndef CATALOG_H
 #define CATALOG_H
 
+#include <arcade/auth.h>
 #include <arcade/buf.h>
 #include <arcade/cache.h>
 #include <arcade/config.h>
 #include <arcade/db.h>
 #include <arcade/gen.h>
 #include <arcade/http.h>
+#include <arcade/httpc.h>
 #include <arcade/router.h>
 
 /* Limits of the API contract (docs/catalog-api.md). */
@@ -34,10 +36,15 @@ struct local_doc {
     size_t body_len;
 };
 
+/* Bound on one call to another service (a session lookup). */
+#define CATALOG_HTTP_TIMEOUT_MS 2000
+
 struct catalog {
     struct arc_config cfg;
     arc_db *db;
     arc_cache *cache;
+    arc_httpc *http;         /* to the users service (session lookups) */
+    struct arc_auth auth;    /* operator key + sessions */
     arc_gen *gen;            /* NULL: no local cache, memcached keys without generation */
     struct local_doc *local; /* 2^local_bits slots, NULL when disabled */
     unsigned local_bits;

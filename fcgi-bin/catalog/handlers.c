@@ -21,7 +21,7 @@ static bool
 require_admin(arc_req *r)
 {
     struct catalog *c = r->ctx;
-    return arc_auth_require_admin(r, c->cfg.admin_key, NULL) == 0;
+    return arc_auth_require_admin(r, &c->auth, NULL) == 0;
 }
 
 static void

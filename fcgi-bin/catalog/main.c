@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <arcade/httpc.h>
 #include <arcade/log.h>
 #include <arcade/server.h>
 
@@ -22,7 +23,15 @@ main(void)
     }
     c.db = arc_db_new(&c.cfg.db, catalog_sql, catalog_nsql);
     c.cache = arc_cache_new(c.cfg.memcached, c.cfg.cache_timeout_ms);
-    if (c.db == NULL || c.cache == NULL || docs_init(&c) != 0) {
+    c.http = arc_httpc_new(CATALOG_HTTP_TIMEOUT_MS);
+    c.auth = (struct arc_auth){
+        .admin_key = c.cfg.admin_key,
+        .cache = c.cache,
+        .resolve = NULL,
+        .http = c.http,
+        .users_url = c.cfg.users_url,
+    };
+    if (c.db == NULL || c.cache == NULL || c.http == NULL || docs_init(&c) != 0) {
         arc_log_error("catalog: cannot start");
         return EXIT_FAILURE;
     }
@@ -36,6 +45,7 @@ main(void)
     int rc = arc_server_run(&svc);
     arc_log_info("catalog worker stopping");
     docs_cleanup(&c);
+    arc_httpc_free(c.http);
     arc_cache_free(c.cache);
     arc_db_free(c.db);
     arc_log_close();

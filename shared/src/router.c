@@ -132,7 +132,21 @@ arc_route_match(const struct arc_route *routes, size_t nroutes, arc_req *r,
     if (r->path == NULL)
         return ARC_ROUTE_NOT_FOUND;
 
+    /* Internal routes exist only on the internal listener, which sets
+     * ARCADE_INTERNAL=1 for the backend (a client header cannot: it would be
+     * HTTP_ARCADE_INTERNAL). Elsewhere they are not matched at all: 404, and
+     * not part of Allow. */
+    int internal = -1; /* looked up on the first internal route */
+
     for (size_t i = 0; i < nroutes; i++) {
+        if (routes[i].flags & ARC_ROUTE_INTERNAL) {
+            if (internal < 0) {
+                const char *v = arc_req_header(r, "ARCADE_INTERNAL");
+                internal = v != NULL && strcmp(v, "1") == 0;
+            }
+            if (!internal)
+                continue;
+        }
         enum match m = match_pattern(routes[i].pattern, r->path, caps, &ncaps);
         if (m == MATCH_NO)
             continue;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "arcade/router.h"
+#include "fake_fcgx.h"
 
 static void
 h1(arc_req *r)
@@ -44,12 +45,12 @@ h6(arc_req *r)
 }
 
 static const struct arc_route routes[] = {
-    {ARC_GET, "/products", h1},
-    {ARC_POST, "/products", h2},
-    {ARC_GET | ARC_PATCH | ARC_DELETE, "/products/{id}", h3},
-    {ARC_PUT, "/products/{id}/inventory", h4},
-    {ARC_GET, "/categories/{slug:s}", h5},
-    {ARC_GET, "/", h6},
+    {ARC_GET, "/products", h1, 0},
+    {ARC_POST, "/products", h2, 0},
+    {ARC_GET | ARC_PATCH | ARC_DELETE, "/products/{id}", h3, 0},
+    {ARC_PUT, "/products/{id}/inventory", h4, 0},
+    {ARC_GET, "/categories/{slug:s}", h5, 0},
+    {ARC_GET, "/", h6, 0},
 };
 
 static enum arc_route_rc
@@ -182,9 +183,9 @@ test_first_match_wins_and_params(void **state)
 {
     (void)state;
     static const struct arc_route t[] = {
-        {ARC_GET, "/a/{x}/b/{y:s}/c/{z}/{w:s}", h_any},
-        {ARC_GET, "/a/{x:s}", h1},
-        {ARC_GET, "/a/{x}", h2},
+        {ARC_GET, "/a/{x}/b/{y:s}/c/{z}/{w:s}", h_any, 0},
+        {ARC_GET, "/a/{x:s}", h1, 0},
+        {ARC_GET, "/a/{x}", h2, 0},
     };
     arc_req r = {0};
     const struct arc_route *f;
@@ -204,13 +205,54 @@ test_first_match_wins_and_params(void **state)
     assert_string_equal(r.params[0].s, "12");
     /* a text route after a bad integer: the text route matches */
     static const struct arc_route t2[] = {
-        {ARC_GET, "/p/{id}", h1},
-        {ARC_GET, "/p/{slug:s}", h2},
+        {ARC_GET, "/p/{id}", h1, 0},
+        {ARC_GET, "/p/{slug:s}", h2, 0},
     };
     r.path = "/p/shoes";
     assert_int_equal(arc_route_match(t2, 2, &r, &f, &allow), ARC_ROUTE_FOUND);
     assert_ptr_equal(f->handler, h2);
     arc_req_cleanup(&r);
+}
+
+/* Internal routes exist only when the web server set ARCADE_INTERNAL=1. */
+static void
+test_internal_routes(void **state)
+{
+    (void)state;
+    static const struct arc_route t[] = {
+        {ARC_GET, "/internal/v1/sessions/current", h1, ARC_ROUTE_INTERNAL},
+        {ARC_DELETE, "/shared", h2, ARC_ROUTE_INTERNAL},
+        {ARC_GET, "/shared", h3, 0},
+    };
+    static const char *const envs[] = {NULL, "0", "", "1 ", "1"};
+    for (size_t i = 0; i < ARC_ARRAY_LEN(envs); i++) {
+        struct fake_fcgx fk;
+        fake_init(&fk);
+        if (envs[i] != NULL)
+            fake_env(&fk, "ARCADE_INTERNAL", envs[i]);
+        fake_env(&fk, "HTTP_ARCADE_INTERNAL", "1"); /* what a client header becomes */
+        arc_req r = {0};
+        r.fcgx = &fk.req;
+        const struct arc_route *f;
+        unsigned allow;
+        bool internal = i == ARC_ARRAY_LEN(envs) - 1;
+
+        r.method = ARC_GET;
+        r.path = "/internal/v1/sessions/current";
+        assert_int_equal(arc_route_match(t, 3, &r, &f, &allow),
+                         internal ? ARC_ROUTE_FOUND : ARC_ROUTE_NOT_FOUND);
+        r.method = ARC_DELETE;
+        r.path = "/shared";
+        if (internal) {
+            assert_int_equal(arc_route_match(t, 3, &r, &f, &allow), ARC_ROUTE_FOUND);
+            assert_ptr_equal(f->handler, h2);
+        } else {
+            assert_int_equal(arc_route_match(t, 3, &r, &f, &allow), ARC_ROUTE_BAD_METHOD);
+            assert_int_equal(allow, ARC_GET | ARC_HEAD);
+        }
+        arc_req_cleanup(&r);
+        fake_cleanup(&fk);
+    }
 }
 
 int
@@ -222,6 +264,7 @@ main(void)
         cmocka_unit_test(test_text_param),
         cmocka_unit_test(test_empty_segments_and_trailing_slash),
         cmocka_unit_test(test_first_match_wins_and_params),
+        cmocka_unit_test(test_internal_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

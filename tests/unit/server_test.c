@@ -68,9 +68,9 @@ before(arc_req *r)
 }
 
 static const struct arc_route routes[] = {
-    {ARC_GET, "/products/{id}", h_product}, {ARC_DELETE, "/products/{id}", h_delete},
-    {ARC_POST, "/products", h_create},      {ARC_GET, "/categories/{slug:s}", h_category},
-    {ARC_GET, "/silent", h_silent},
+    {ARC_GET, "/products/{id}", h_product, 0}, {ARC_DELETE, "/products/{id}", h_delete, 0},
+    {ARC_POST, "/products", h_create, 0},      {ARC_GET, "/categories/{slug:s}", h_category, 0},
+    {ARC_GET, "/silent", h_silent, 0},
 };
 
 static const struct arc_service svc = {"test", routes, ARC_ARRAY_LEN(routes), NULL, before};

@@ -11,10 +11,17 @@
 
 typedef void (*arc_handler_fn)(arc_req *r);
 
+/* Route flags. An internal route is answered only when the web server marks
+ * the request internal (CGI variable ARCADE_INTERNAL=1, set by the internal
+ * listener's configuration, which a client cannot forge); otherwise it does
+ * not exist (404). */
+#define ARC_ROUTE_INTERNAL 0x1u
+
 struct arc_route {
     unsigned methods; /* enum arc_method mask; GET implies HEAD */
     const char *pattern;
     arc_handler_fn handler;
+    unsigned flags; /* ARC_ROUTE_* */
 };
 
 enum arc_route_rc {
