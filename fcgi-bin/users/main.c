@@ -1,0 +1,65 @@
+/*
+ * main.c - the users responder: read the configuration, open the long-lived
+ * handles, serve FastCGI requests on descriptor 0 until told to stop.
+ */
+#include "users.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arcade/log.h>
+#include <arcade/server.h>
+
+int
+main(void)
+{
+    static struct users u;
+    if (arc_config_load(&u.cfg, "users") != 0)
+        return EXIT_FAILURE;
+    if (arc_env_uint("ARCADE_SESSION_TTL", 86400, 60, 366u * 86400u, &u.session_ttl_s) != 0 ||
+        arc_env_uint("ARCADE_LOGIN_LOCK_SECONDS", 300, 1, 86400, &u.lock_s) != 0 ||
+        arc_env_uint("ARCADE_PWHASH_CONCURRENCY", 2, 1, 64, &u.pwhash_slots) != 0) {
+        fprintf(stderr, "users: bad ARCADE_SESSION_TTL, ARCADE_LOGIN_LOCK_SECONDS or "
+                        "ARCADE_PWHASH_CONCURRENCY\n");
+        return EXIT_FAILURE;
+    }
+    if (arc_log_open("users", u.cfg.log_file) != 0) {
+        fprintf(stderr, "users: cannot open log %s\n", u.cfg.log_file);
+        return EXIT_FAILURE;
+    }
+    u.pw = arc_password_new(u.cfg.run_dir, u.pwhash_slots);
+    if (u.pw == NULL) {
+        arc_log_error("users: cannot open the password-hashing slots in %s: %s", u.cfg.run_dir,
+                      strerror(errno));
+        return EXIT_FAILURE;
+    }
+    u.db = arc_db_new(&u.cfg.db, users_sql, users_nsql);
+    u.cache = arc_cache_new(u.cfg.memcached, u.cfg.cache_timeout_ms);
+    if (u.db == NULL || u.cache == NULL) {
+        arc_log_error("users: cannot start");
+        return EXIT_FAILURE;
+    }
+    /* Sessions are resolved from this service's own database, never over HTTP. */
+    u.auth = (struct arc_auth){
+        .admin_key = u.cfg.admin_key,
+        .cache = u.cache,
+        .resolve = resolve_session,
+        .resolve_ud = &u,
+    };
+    const struct arc_service svc = {
+        .name = "users",
+        .routes = users_routes,
+        .nroutes = users_nroutes,
+        .ctx = &u,
+    };
+    arc_log_info("users worker started");
+    int rc = arc_server_run(&svc);
+    arc_log_info("users worker stopping");
+    arc_cache_free(u.cache);
+    arc_db_free(u.db);
+    arc_password_free(u.pw);
+    arc_log_close();
+    return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

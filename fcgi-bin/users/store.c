@@ -1,0 +1,635 @@
+/*
+ * store.c - all of the users service's SQL. Every statement is prepared once
+ * per process (arc_db); values from outside only ever travel as parameters.
+ * Times are DATETIME(3) in UTC (arc_db sets the session time zone).
+ */
+#include "users.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* RFC 3339 UTC with milliseconds from a DATETIME(3) kept in UTC. */
+#define TS(col)                                                                                    \
+    "CONCAT(DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.'), LPAD(MICROSECOND(" col                     \
+    ") DIV 1000, 3, '0'), 'Z')"
+#define USER_SELECT "SELECT id, email, name, role, " TS("created_at") " FROM users "
+#define ADDRESS_SELECT                                                                             \
+    "SELECT id, name, line1, line2, city, postal_code, country, phone, " TS(                       \
+        "created_at") " FROM addresses "
+#define WINDOW_EXPIRED "window_start <= NOW(3) - INTERVAL 900 SECOND"
+#define LOCK_IF(n) "IF(" n " >= ?, NOW(3) + INTERVAL ? SECOND, "
+
+enum {
+    ST_SESSION_RESOLVE,
+    ST_USER_GET,
+    ST_USER_BY_EMAIL,
+    ST_USER_HASH,
+    ST_USER_INSERT,
+    ST_USER_COUNT,
+    ST_USER_LIST,
+    ST_USER_SET_NAME,
+    ST_USER_SET_HASH,
+    ST_USER_SET_ROLE,
+    ST_USER_LOCK,
+    ST_SESSION_HASHES,
+    ST_SESSION_DELETE_OTHERS,
+    ST_SESSION_INSERT,
+    ST_SESSION_DELETE,
+    ST_SESSION_PURGE,
+    ST_THROTTLE_CHECK,
+    ST_THROTTLE_FAIL,
+    ST_THROTTLE_CLEAR,
+    ST_THROTTLE_PURGE,
+    ST_ADDRESS_LIST,
+    ST_ADDRESS_GET,
+    ST_ADDRESS_COUNT,
+    ST_ADDRESS_INSERT,
+    ST_ADDRESS_DELETE,
+    ST_COUNT
+};
+
+_Static_assert(THROTTLE_WINDOW_S == 900, "WINDOW_EXPIRED spells the window out");
+
+const char *const users_sql[] = {
+    [ST_SESSION_RESOLVE] = "SELECT s.user_id, u.role, CAST(UNIX_TIMESTAMP(s.expires_at) AS SIGNED) "
+                           "FROM sessions s JOIN users u ON u.id = s.user_id "
+                           "WHERE s.token_hash = ? AND s.expires_at > NOW(3)",
+    [ST_USER_GET] = USER_SELECT "WHERE id = ?",
+    [ST_USER_BY_EMAIL] = "SELECT id, email, name, role, " TS(
+        "created_at") ", password_hash FROM users WHERE email = ?",
+    [ST_USER_HASH] = "SELECT password_hash FROM users WHERE id = ?",
+    [ST_USER_INSERT] = "INSERT INTO users (email, password_hash, name) VALUES (?, ?, ?)",
+    [ST_USER_COUNT] = "SELECT COUNT(*) FROM users",
+    [ST_USER_LIST] = USER_SELECT "ORDER BY id LIMIT ? OFFSET ?",
+    [ST_USER_SET_NAME] =
+        "UPDATE users SET name = ?, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
+    [ST_USER_SET_HASH] =
+        "UPDATE users SET password_hash = ?, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
+    [ST_USER_SET_ROLE] =
+        "UPDATE users SET role = ?, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
+    [ST_USER_LOCK] = "SELECT id FROM users WHERE id = ? FOR UPDATE",
+    [ST_SESSION_HASHES] = "SELECT token_hash FROM sessions WHERE user_id = ? AND token_hash <> ? "
+                          "AND expires_at > NOW(3)",
+    [ST_SESSION_DELETE_OTHERS] = "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
+    [ST_SESSION_INSERT] =
+        "INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (?, ?, FROM_UNIXTIME(?))",
+    [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?",
+    [ST_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at < NOW(3) LIMIT 100",
+    /* Seconds until the later lock of the two scopes ends; NULL when none. */
+    [ST_THROTTLE_CHECK] =
+        "SELECT CAST(CEIL(MAX(TIMESTAMPDIFF(MICROSECOND, NOW(3), locked_until)) / 1000000) "
+        "AS SIGNED) FROM login_throttle WHERE ((scope = 1 AND `key` = ?) OR "
+        "(scope = 2 AND `key` = ?)) AND locked_until > NOW(3)",
+    /* One failure, in one conditional statement (never read into C and written
+     * back). Assignments run left to right and see the columns already
+     * assigned, so locked_until and failures are computed from the old
+     * window_start and failures before those change. Parameters: scope, key,
+     * then (limit, lock seconds) three times. */
+    [ST_THROTTLE_FAIL] =
+        "INSERT INTO login_throttle (scope, `key`, failures, window_start, locked_until) "
+        "VALUES (?, ?, 1, NOW(3), " LOCK_IF(
+            "1") "NULL)) ON DUPLICATE KEY UPDATE "
+                 "locked_until = IF(" WINDOW_EXPIRED ", " LOCK_IF("1") "NULL), " LOCK_IF(
+                     "failures + 1") "locked_until)), "
+                                     "failures = IF(" WINDOW_EXPIRED ", 1, failures + 1), "
+                                     "window_start = IF(" WINDOW_EXPIRED ", NOW(3), window_start)",
+    [ST_THROTTLE_CLEAR] = "DELETE FROM login_throttle WHERE scope = 1 AND `key` = ?",
+    [ST_THROTTLE_PURGE] = "DELETE FROM login_throttle WHERE " WINDOW_EXPIRED
+                          " AND (locked_until IS NULL OR locked_until < NOW(3)) LIMIT 100",
+    [ST_ADDRESS_LIST] = ADDRESS_SELECT "WHERE user_id = ? ORDER BY id",
+    [ST_ADDRESS_GET] = ADDRESS_SELECT "WHERE id = ? AND user_id = ?",
+    [ST_ADDRESS_COUNT] = "SELECT COUNT(*) FROM addresses WHERE user_id = ?",
+    [ST_ADDRESS_INSERT] = "INSERT INTO addresses (user_id, name, line1, line2, city, postal_code, "
+                          "country, phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_ADDRESS_DELETE] = "DELETE FROM addresses WHERE id = ? AND user_id = ?",
+};
+const size_t users_nsql = ARC_ARRAY_LEN(users_sql);
+_Static_assert(ARC_ARRAY_LEN(users_sql) == ST_COUNT, "one SQL text per statement");
+
+/* How many times a transaction runs when it hits a deadlock or lock timeout. */
+#define TX_ATTEMPTS 3
+
+enum { SCOPE_ACCOUNT = 1, SCOPE_ADDRESS = 2 };
+
+static arc_str
+col_str(const struct arc_db_col *c)
+{
+    return (arc_str){c->s, c->len};
+}
+
+static void
+copy_col(char *dst, size_t cap, const struct arc_db_col *c)
+{
+    size_t n = c->len < cap - 1 ? c->len : cap - 1;
+    memcpy(dst, c->s, n);
+    dst[n] = '\0';
+}
+
+static int
+on_int(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    *(int64_t *)ud = c[0].i;
+    return 0;
+}
+
+/* ---- sessions as arc_auth sees them ----------------------------------------- */
+
+static int
+on_session_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    struct arc_principal *p = ud;
+    p->user_id = c[0].i;
+    p->role = arc_role_parse(c[1].s, c[1].len);
+    p->expires_at = c[2].i;
+    return 0;
+}
+
+enum arc_err
+store_session_find(arc_db *db, const char *token_hash, struct arc_principal *out)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STRN(token_hash, ARC_TOKEN_HASH_HEX)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_STR}, {.type = ARC_DB_INT}};
+    uint64_t n = 0;
+    enum arc_err e = arc_db_query(db, ST_SESSION_RESOLVE, p, 1, cols, ARC_ARRAY_LEN(cols),
+                                  on_session_row, out, &n);
+    if (e == ARC_OK && (n == 0 || out->role == ARC_ROLE_NONE))
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+/* ---- users ------------------------------------------------------------------ */
+
+#define USER_NCOLS 5
+
+static void
+user_cols(struct arc_db_col *cols)
+{
+    static const enum arc_db_type types[USER_NCOLS] = {ARC_DB_INT, ARC_DB_STR, ARC_DB_STR,
+                                                       ARC_DB_STR, ARC_DB_STR};
+    for (size_t i = 0; i < USER_NCOLS; i++)
+        cols[i] = (struct arc_db_col){.type = types[i]};
+}
+
+static void
+fill_user(struct user_row *u, const struct arc_db_col *c)
+{
+    u->id = c[0].i;
+    copy_col(u->email, sizeof u->email, &c[1]);
+    copy_col(u->name, sizeof u->name, &c[2]);
+    u->role = arc_role_parse(c[3].s, c[3].len);
+    copy_col(u->created_at, sizeof u->created_at, &c[4]);
+}
+
+static int
+on_user_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    fill_user(ud, c);
+    return 0;
+}
+
+enum arc_err
+store_user_get(arc_db *db, int64_t id, struct user_row *out)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
+    struct arc_db_col cols[USER_NCOLS];
+    uint64_t n = 0;
+    user_cols(cols);
+    enum arc_err e = arc_db_query(db, ST_USER_GET, p, 1, cols, USER_NCOLS, on_user_row, out, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+struct user_hash {
+    struct user_row *u;
+    char *hash;
+};
+
+static int
+on_user_hash_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    struct user_hash *uh = ud;
+    fill_user(uh->u, c);
+    copy_col(uh->hash, ARC_PASSWORD_HASH_MAX, &c[USER_NCOLS]);
+    return 0;
+}
+
+enum arc_err
+store_user_by_email(arc_db *db, const char *email, size_t len, struct user_row *out, char *hash)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STRN(email, len)};
+    struct arc_db_col cols[USER_NCOLS + 1];
+    struct user_hash uh = {out, hash};
+    uint64_t n = 0;
+    user_cols(cols);
+    cols[USER_NCOLS] = (struct arc_db_col){.type = ARC_DB_STR};
+    enum arc_err e =
+        arc_db_query(db, ST_USER_BY_EMAIL, p, 1, cols, USER_NCOLS + 1, on_user_hash_row, &uh, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+static int
+on_hash_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    copy_col(ud, ARC_PASSWORD_HASH_MAX, &c[0]);
+    return 0;
+}
+
+enum arc_err
+store_user_hash(arc_db *db, int64_t id, char *hash)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_STR}};
+    uint64_t n = 0;
+    enum arc_err e = arc_db_query(db, ST_USER_HASH, p, 1, cols, 1, on_hash_row, hash, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+enum arc_err
+store_user_create(arc_db *db, arc_str email, const char *hash, arc_str name, int64_t *id)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STRN(email.ptr, email.len), ARC_DB_P_STR(hash),
+                               ARC_DB_P_STRN(name.ptr, name.len)};
+    uint64_t insert_id = 0;
+    enum arc_err e = arc_db_exec(db, ST_USER_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
+    *id = (int64_t)insert_id;
+    return e;
+}
+
+struct user_cb {
+    user_fn fn;
+    void *ud;
+};
+
+static int
+on_user_item(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    const struct user_cb *cb = ud;
+    struct user_row u;
+    fill_user(&u, c);
+    cb->fn(cb->ud, &u);
+    return 0;
+}
+
+enum arc_err
+store_user_list(arc_db *db, int64_t limit, int64_t offset, user_fn fn, void *ud, int64_t *total)
+{
+    struct arc_db_col count = {.type = ARC_DB_INT};
+    *total = 0;
+    enum arc_err e = arc_db_query(db, ST_USER_COUNT, NULL, 0, &count, 1, on_int, total, NULL);
+    if (e != ARC_OK || *total <= offset)
+        return e;
+    struct arc_db_param p[] = {ARC_DB_P_INT(limit), ARC_DB_P_INT(offset)};
+    struct arc_db_col cols[USER_NCOLS];
+    struct user_cb cb = {fn, ud};
+    user_cols(cols);
+    return arc_db_query(db, ST_USER_LIST, p, 2, cols, USER_NCOLS, on_user_item, &cb, NULL);
+}
+
+enum arc_err
+store_user_set_name(arc_db *db, int64_t id, arc_str name)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STRN(name.ptr, name.len), ARC_DB_P_INT(id)};
+    return arc_db_exec(db, ST_USER_SET_NAME, p, 2, NULL, NULL);
+}
+
+/* Token hashes collected inside a transaction, handed out after the commit. */
+struct hash_list {
+    arc_buf buf; /* ARC_TOKEN_HASH_HEX bytes each */
+    size_t n;
+};
+
+static int
+on_token_hash(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    struct hash_list *l = ud;
+    if (c[0].len == ARC_TOKEN_HASH_HEX) {
+        arc_buf_append(&l->buf, c[0].s, ARC_TOKEN_HASH_HEX);
+        l->n++;
+    }
+    return 0;
+}
+
+static void
+hash_list_deliver(struct hash_list *l, token_hash_fn fn, void *ud)
+{
+    char h[ARC_TOKEN_HASH_HEX + 1];
+    for (size_t i = 0; i < l->n; i++) {
+        memcpy(h, l->buf.ptr + i * ARC_TOKEN_HASH_HEX, ARC_TOKEN_HASH_HEX);
+        h[ARC_TOKEN_HASH_HEX] = '\0';
+        fn(ud, h);
+    }
+}
+
+/* Locks user id for the rest of the transaction. */
+static enum arc_err
+lock_user(arc_db *db, int64_t id)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}};
+    int64_t got = 0;
+    uint64_t n = 0;
+    enum arc_err e = arc_db_query(db, ST_USER_LOCK, p, 1, cols, 1, on_int, &got, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+static enum arc_err
+set_password_once(arc_db *db, int64_t id, const char *hash, const char *keep,
+                  struct hash_list *ended)
+{
+    ended->n = 0;
+    arc_buf_reset(&ended->buf);
+    enum arc_err e = arc_db_begin(db);
+    if (e != ARC_OK)
+        return e;
+    struct arc_db_param set[] = {ARC_DB_P_STR(hash), ARC_DB_P_INT(id)};
+    uint64_t affected = 0;
+    e = arc_db_exec(db, ST_USER_SET_HASH, set, 2, &affected, NULL);
+    if (e != ARC_OK)
+        goto out;
+    if (affected == 0) {
+        e = ARC_NOT_FOUND;
+        goto out;
+    }
+    struct arc_db_param others[] = {ARC_DB_P_INT(id), ARC_DB_P_STR(keep)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_STR}};
+    e = arc_db_query(db, ST_SESSION_HASHES, others, 2, cols, 1, on_token_hash, ended, NULL);
+    if (e != ARC_OK)
+        goto out;
+    e = arc_db_exec(db, ST_SESSION_DELETE_OTHERS, others, 2, NULL, NULL);
+    if (e != ARC_OK)
+        goto out;
+    return arc_db_commit(db);
+out:
+    arc_db_rollback(db);
+    return e;
+}
+
+enum arc_err
+store_user_set_password(arc_db *db, int64_t id, const char *hash, const char *keep_token_hash,
+                        token_hash_fn fn, void *ud)
+{
+    struct hash_list ended = {ARC_BUF_INIT, 0};
+    const char *keep = keep_token_hash != NULL ? keep_token_hash : "";
+    enum arc_err e = ARC_RETRY;
+    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
+        e = set_password_once(db, id, hash, keep, &ended);
+    if (e == ARC_OK)
+        hash_list_deliver(&ended, fn, ud);
+    arc_buf_cleanup(&ended.buf);
+    return e;
+}
+
+static enum arc_err
+set_role_once(arc_db *db, int64_t id, enum arc_role role, struct hash_list *sessions)
+{
+    sessions->n = 0;
+    arc_buf_reset(&sessions->buf);
+    enum arc_err e = arc_db_begin(db);
+    if (e != ARC_OK)
+        return e;
+    e = lock_user(db, id);
+    if (e != ARC_OK)
+        goto out;
+    struct arc_db_param set[] = {ARC_DB_P_STR(arc_role_name(role)), ARC_DB_P_INT(id)};
+    e = arc_db_exec(db, ST_USER_SET_ROLE, set, 2, NULL, NULL);
+    if (e != ARC_OK)
+        goto out;
+    struct arc_db_param all[] = {ARC_DB_P_INT(id), ARC_DB_P_STR("")};
+    struct arc_db_col cols[] = {{.type = ARC_DB_STR}};
+    e = arc_db_query(db, ST_SESSION_HASHES, all, 2, cols, 1, on_token_hash, sessions, NULL);
+    if (e != ARC_OK)
+        goto out;
+    return arc_db_commit(db);
+out:
+    arc_db_rollback(db);
+    return e;
+}
+
+enum arc_err
+store_user_set_role(arc_db *db, int64_t id, enum arc_role role, token_hash_fn fn, void *ud)
+{
+    struct hash_list sessions = {ARC_BUF_INIT, 0};
+    enum arc_err e = ARC_RETRY;
+    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
+        e = set_role_once(db, id, role, &sessions);
+    if (e == ARC_OK)
+        hash_list_deliver(&sessions, fn, ud);
+    arc_buf_cleanup(&sessions.buf);
+    return e;
+}
+
+/* ---- login throttle --------------------------------------------------------- */
+
+static int
+on_retry_after(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    *(int64_t *)ud = c[0].is_null ? 0 : c[0].i;
+    return 0;
+}
+
+enum arc_err
+store_throttle_check(arc_db *db, arc_str account, arc_str address, int64_t *retry_after)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STRN(account.ptr, account.len),
+                               ARC_DB_P_STRN(address.ptr, address.len)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}};
+    *retry_after = 0;
+    enum arc_err e =
+        arc_db_query(db, ST_THROTTLE_CHECK, p, 2, cols, 1, on_retry_after, retry_after, NULL);
+    if (e == ARC_OK && *retry_after < 0)
+        *retry_after = 0;
+    return e;
+}
+
+static enum arc_err
+throttle_fail_one(arc_db *db, int scope, arc_str key, int64_t limit, unsigned lock_s)
+{
+    struct arc_db_param p[] = {
+        ARC_DB_P_INT(scope), ARC_DB_P_STRN(key.ptr, key.len),
+        ARC_DB_P_INT(limit), ARC_DB_P_INT(lock_s),
+        ARC_DB_P_INT(limit), ARC_DB_P_INT(lock_s),
+        ARC_DB_P_INT(limit), ARC_DB_P_INT(lock_s),
+    };
+    enum arc_err e = ARC_RETRY;
+    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
+        e = arc_db_exec(db, ST_THROTTLE_FAIL, p, ARC_ARRAY_LEN(p), NULL, NULL);
+    return e;
+}
+
+enum arc_err
+store_throttle_fail(arc_db *db, arc_str account, arc_str address, unsigned lock_s)
+{
+    enum arc_err e = throttle_fail_one(db, SCOPE_ACCOUNT, account, THROTTLE_ACCOUNT_LIMIT, lock_s);
+    enum arc_err e2 = throttle_fail_one(db, SCOPE_ADDRESS, address, THROTTLE_ADDRESS_LIMIT, lock_s);
+    return e != ARC_OK ? e : e2;
+}
+
+enum arc_err
+store_throttle_clear(arc_db *db, arc_str account)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STRN(account.ptr, account.len)};
+    return arc_db_exec(db, ST_THROTTLE_CLEAR, p, 1, NULL, NULL);
+}
+
+/* ---- sessions --------------------------------------------------------------- */
+
+enum arc_err
+store_session_create(arc_db *db, int64_t user_id, const char *token_hash, int64_t expires_at)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(user_id), ARC_DB_P_STRN(token_hash, ARC_TOKEN_HASH_HEX),
+                               ARC_DB_P_INT(expires_at)};
+    return arc_db_exec(db, ST_SESSION_INSERT, p, 3, NULL, NULL);
+}
+
+enum arc_err
+store_session_delete(arc_db *db, const char *token_hash)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STRN(token_hash, ARC_TOKEN_HASH_HEX)};
+    uint64_t affected = 0;
+    enum arc_err e = arc_db_exec(db, ST_SESSION_DELETE, p, 1, &affected, NULL);
+    if (e == ARC_OK && affected == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+enum arc_err
+store_housekeeping(arc_db *db)
+{
+    enum arc_err e = arc_db_exec(db, ST_SESSION_PURGE, NULL, 0, NULL, NULL);
+    enum arc_err e2 = arc_db_exec(db, ST_THROTTLE_PURGE, NULL, 0, NULL, NULL);
+    return e != ARC_OK ? e : e2;
+}
+
+/* ---- addresses -------------------------------------------------------------- */
+
+#define ADDRESS_NCOLS 9
+
+struct address_cb {
+    address_fn fn;
+    void *ud;
+};
+
+static int
+on_address_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    const struct address_cb *cb = ud;
+    struct address_row a = {
+        .id = c[0].i,
+        .name = col_str(&c[1]),
+        .line1 = col_str(&c[2]),
+        .line2 = col_str(&c[3]),
+        .city = col_str(&c[4]),
+        .postal_code = col_str(&c[5]),
+        .country = col_str(&c[6]),
+        .phone = col_str(&c[7]),
+        .created_at = col_str(&c[8]),
+    };
+    cb->fn(cb->ud, &a);
+    return 0;
+}
+
+static void
+address_cols(struct arc_db_col *cols)
+{
+    cols[0] = (struct arc_db_col){.type = ARC_DB_INT};
+    for (size_t i = 1; i < ADDRESS_NCOLS; i++)
+        cols[i] = (struct arc_db_col){.type = ARC_DB_STR};
+}
+
+enum arc_err
+store_address_list(arc_db *db, int64_t user_id, address_fn fn, void *ud)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(user_id)};
+    struct arc_db_col cols[ADDRESS_NCOLS];
+    struct address_cb cb = {fn, ud};
+    address_cols(cols);
+    return arc_db_query(db, ST_ADDRESS_LIST, p, 1, cols, ADDRESS_NCOLS, on_address_row, &cb, NULL);
+}
+
+enum arc_err
+store_address_get(arc_db *db, int64_t user_id, int64_t id, address_fn fn, void *ud)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id), ARC_DB_P_INT(user_id)};
+    struct arc_db_col cols[ADDRESS_NCOLS];
+    struct address_cb cb = {fn, ud};
+    uint64_t n = 0;
+    address_cols(cols);
+    enum arc_err e =
+        arc_db_query(db, ST_ADDRESS_GET, p, 2, cols, ADDRESS_NCOLS, on_address_row, &cb, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}
+
+static struct arc_db_param
+str_param(arc_str s)
+{
+    return ARC_DB_P_STRN(s.ptr, s.len);
+}
+
+static enum arc_err
+address_create_once(arc_db *db, int64_t user_id, const struct address_row *a, int64_t *id,
+                    bool *full)
+{
+    enum arc_err e = arc_db_begin(db);
+    if (e != ARC_OK)
+        return e;
+    /* The user's row lock serialises concurrent creates, so the count holds. */
+    e = lock_user(db, user_id);
+    if (e != ARC_OK)
+        goto out;
+    struct arc_db_param u[] = {ARC_DB_P_INT(user_id)};
+    struct arc_db_col count = {.type = ARC_DB_INT};
+    int64_t n = 0;
+    e = arc_db_query(db, ST_ADDRESS_COUNT, u, 1, &count, 1, on_int, &n, NULL);
+    if (e != ARC_OK)
+        goto out;
+    if (n >= ADDRESSES_MAX) {
+        *full = true;
+        goto out;
+    }
+    struct arc_db_param p[] = {
+        ARC_DB_P_INT(user_id), str_param(a->name),  str_param(a->line1),
+        str_param(a->line2),   str_param(a->city),  str_param(a->postal_code),
+        str_param(a->country), str_param(a->phone),
+    };
+    uint64_t insert_id = 0;
+    e = arc_db_exec(db, ST_ADDRESS_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
+    if (e != ARC_OK)
+        goto out;
+    *id = (int64_t)insert_id;
+    return arc_db_commit(db);
+out:
+    arc_db_rollback(db);
+    return e;
+}
+
+enum arc_err
+store_address_create(arc_db *db, int64_t user_id, const struct address_row *a, int64_t *id,
+                     bool *full)
+{
+    enum arc_err e = ARC_RETRY;
+    *full = false;
+    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
+        e = address_create_once(db, user_id, a, id, full);
+    return e;
+}
+
+enum arc_err
+store_address_delete(arc_db *db, int64_t user_id, int64_t id)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id), ARC_DB_P_INT(user_id)};
+    uint64_t affected = 0;
+    enum arc_err e = arc_db_exec(db, ST_ADDRESS_DELETE, p, 2, &affected, NULL);
+    if (e == ARC_OK && affected == 0)
+        return ARC_NOT_FOUND;
+    return e;
+}

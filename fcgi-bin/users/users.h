@@ -1,0 +1,172 @@
+/*
+ * users.h - the Users service: accounts, password hashes, sessions, addresses
+ * and roles (docs/users-api.md).
+ */
+#ifndef USERS_H
+#define USERS_H
+
+#include <arcade/auth.h>
+#include <arcade/cache.h>
+#include <arcade/config.h>
+#include <arcade/db.h>
+#include <arcade/http.h>
+#include <arcade/password.h>
+#include <arcade/router.h>
+
+/* Limits of the API contract (docs/users-api.md). */
+#define EMAIL_MAX 254 /* characters */
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 1024
+#define USER_NAME_MAX 100
+#define ADDR_NAME_MAX 100
+#define ADDR_LINE_MAX 200
+#define ADDR_CITY_MAX 100
+#define ADDR_POSTAL_MAX 20
+#define ADDR_PHONE_MAX 32
+#define ADDRESSES_MAX 20
+#define PER_PAGE_DEFAULT 20
+#define PER_PAGE_MAX 100
+
+/* Login throttling: failures within the window lock the scope. */
+#define THROTTLE_WINDOW_S 900
+#define THROTTLE_ACCOUNT_LIMIT 5
+#define THROTTLE_ADDRESS_LIMIT 20
+#define TOKEN_BYTES 32
+#define TOKEN_CHARS 43 /* base64url of 32 bytes, no padding */
+
+struct users {
+    struct arc_config cfg;
+    arc_db *db;
+    arc_cache *cache;
+    arc_password *pw;
+    struct arc_auth auth;
+    unsigned session_ttl_s; /* ARCADE_SESSION_TTL */
+    unsigned lock_s;        /* ARCADE_LOGIN_LOCK_SECONDS */
+    unsigned pwhash_slots;  /* ARCADE_PWHASH_CONCURRENCY */
+};
+
+/* --- Rules (rules.c): pure validation, no I/O ------------------------------ */
+
+/* Trims ASCII white space at both ends and lower-cases ASCII letters of
+ * in[0..len) into out (at least len + 1 bytes); *out_len gets the length.
+ * Returns true when the result has the shape of an email address: at most
+ * EMAIL_MAX characters, exactly one '@', a non-empty local part, a domain
+ * with a dot (no empty label), no spaces or control characters. in must be
+ * valid UTF-8. */
+bool email_normalize(const char *in, size_t len, char *out, size_t *out_len);
+
+/* Password rules: NULL when acceptable, else the message for the field. */
+const char *password_problem(const char *pw, size_t len);
+/* True when pw (compared case-insensitively) is in the common-password list. */
+bool password_is_common(const char *pw, size_t len);
+/* For tests: the list and its size. */
+extern const char *const common_passwords[];
+extern const size_t common_passwords_count;
+
+/* ISO 3166-1 alpha-2, upper case, assigned codes only. */
+bool country_known(const char *code, size_t len);
+/* 0..ADDR_PHONE_MAX of digits, spaces, + - ( ) . with at least one digit when
+ * not empty. */
+bool phone_valid(const char *s, size_t len);
+
+/* --- Store (store.c): all of the users service's SQL ----------------------- */
+
+struct user_row {
+    int64_t id;
+    char email[EMAIL_MAX * 4 + 1];
+    char name[USER_NAME_MAX * 4 + 1];
+    enum arc_role role;
+    char created_at[32];
+};
+
+struct address_row {
+    int64_t id;
+    arc_str name, line1, line2, city, postal_code, country, phone, created_at;
+};
+
+typedef void (*user_fn)(void *ud, const struct user_row *u);
+typedef void (*address_fn)(void *ud, const struct address_row *a);
+/* Receives the token hashes of sessions about to be ended. */
+typedef void (*token_hash_fn)(void *ud, const char *token_hash);
+
+extern const char *const users_sql[];
+extern const size_t users_nsql;
+
+/* The live (unexpired) session with this token hash and its user's role.
+ * ARC_NOT_FOUND when unknown, expired or ended. */
+enum arc_err store_session_find(arc_db *db, const char *token_hash,
+                                struct arc_principal *out) ARC_NODISCARD;
+
+enum arc_err store_user_get(arc_db *db, int64_t id, struct user_row *out) ARC_NODISCARD;
+/* The account and its password hash (hash: ARC_PASSWORD_HASH_MAX bytes). */
+enum arc_err store_user_by_email(arc_db *db, const char *email, size_t len, struct user_row *out,
+                                 char *hash) ARC_NODISCARD;
+enum arc_err store_user_hash(arc_db *db, int64_t id, char *hash) ARC_NODISCARD;
+/* ARC_CONFLICT: the email is taken. */
+enum arc_err store_user_create(arc_db *db, arc_str email, const char *hash, arc_str name,
+                               int64_t *id) ARC_NODISCARD;
+enum arc_err store_user_list(arc_db *db, int64_t limit, int64_t offset, user_fn fn, void *ud,
+                             int64_t *total) ARC_NODISCARD;
+/* Sets the name (name.ptr NULL: unchanged). */
+enum arc_err store_user_set_name(arc_db *db, int64_t id, arc_str name) ARC_NODISCARD;
+/* Sets the hash and ends every session of the user except keep_token_hash
+ * (may be NULL), in one transaction; fn receives each ended session's token
+ * hash (after the commit). */
+enum arc_err store_user_set_password(arc_db *db, int64_t id, const char *hash,
+                                     const char *keep_token_hash, token_hash_fn fn,
+                                     void *ud) ARC_NODISCARD;
+/* Sets the role; fn receives the token hash of each of the user's sessions
+ * (their cached role is stale). ARC_NOT_FOUND for an unknown user. */
+enum arc_err store_user_set_role(arc_db *db, int64_t id, enum arc_role role, token_hash_fn fn,
+                                 void *ud) ARC_NODISCARD;
+
+/* Throttle: *retry_after receives the seconds until the later of the two
+ * locks ends, 0 when neither scope is locked. */
+enum arc_err store_throttle_check(arc_db *db, arc_str account, arc_str address,
+                                  int64_t *retry_after) ARC_NODISCARD;
+enum arc_err store_throttle_fail(arc_db *db, arc_str account, arc_str address,
+                                 unsigned lock_s) ARC_NODISCARD;
+enum arc_err store_throttle_clear(arc_db *db, arc_str account) ARC_NODISCARD;
+
+enum arc_err store_session_create(arc_db *db, int64_t user_id, const char *token_hash,
+                                  int64_t expires_at) ARC_NODISCARD;
+/* ARC_NOT_FOUND when no such session. */
+enum arc_err store_session_delete(arc_db *db, const char *token_hash) ARC_NODISCARD;
+/* Deletes expired sessions and stale throttle rows, a bounded batch. */
+enum arc_err store_housekeeping(arc_db *db) ARC_NODISCARD;
+
+enum arc_err store_address_list(arc_db *db, int64_t user_id, address_fn fn, void *ud) ARC_NODISCARD;
+enum arc_err store_address_get(arc_db *db, int64_t user_id, int64_t id, address_fn fn,
+                               void *ud) ARC_NODISCARD;
+/* *full is set (and nothing inserted) when the user has ADDRESSES_MAX already. */
+enum arc_err store_address_create(arc_db *db, int64_t user_id, const struct address_row *a,
+                                  int64_t *id, bool *full) ARC_NODISCARD;
+/* ARC_NOT_FOUND when the address is unknown or someone else's. */
+enum arc_err store_address_delete(arc_db *db, int64_t user_id, int64_t id) ARC_NODISCARD;
+
+/* --- Handlers (handlers.c) and routes (routes.c) -------------------------- */
+
+/* The users service's arc_auth resolver (ud: struct users): the database
+ * only, never HTTP. (arc_auth_identify caches what it returns; the internal
+ * endpoint's callers do the same on their side.) */
+enum arc_err resolve_session(void *ud, const char *token, size_t len, struct arc_principal *out);
+
+void handle_user_create(arc_req *r);
+void handle_me_get(arc_req *r);
+void handle_me_update(arc_req *r);
+void handle_user_list(arc_req *r);
+void handle_user_get(arc_req *r);
+void handle_user_update(arc_req *r);
+void handle_session_create(arc_req *r);
+void handle_session_delete(arc_req *r);
+void handle_address_list(arc_req *r);
+void handle_address_get(arc_req *r);
+void handle_address_create(arc_req *r);
+void handle_address_delete(arc_req *r);
+void handle_internal_session(arc_req *r);
+void handle_health(arc_req *r);
+
+extern const struct arc_route users_routes[];
+extern const size_t users_nroutes;
+
+#endif
