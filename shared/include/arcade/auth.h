@@ -65,12 +65,12 @@ void arc_auth_token_hash(const char *token, size_t len, char out[ARC_TOKEN_HASH_
 /* Who is calling. Returns 0 and fills *who; or answers 401 (missing, malformed,
  * unknown or expired credentials; WWW-Authenticate: Bearer realm="arcade"),
  * or 503 when the session cannot be checked now, and returns -1. */
-int arc_auth_identify(arc_req *r, const struct arc_auth *a, struct arc_principal *who)
-    ARC_NODISCARD;
+int arc_auth_identify(arc_req *r, const struct arc_auth *a,
+                      struct arc_principal *who) ARC_NODISCARD;
 
 /* arc_auth_identify, then requires role admin: a valid non-admin gets 403. */
-int arc_auth_require_admin(arc_req *r, const struct arc_auth *a, struct arc_principal *who)
-    ARC_NODISCARD;
+int arc_auth_require_admin(arc_req *r, const struct arc_auth *a,
+                           struct arc_principal *who) ARC_NODISCARD;
 
 /* Session cache maintenance for the users service: store after a successful
  * resolve (TTL = min(ARC_SESSION_CACHE_TTL, expires_at - now)), forget on
