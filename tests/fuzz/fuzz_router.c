@@ -17,13 +17,14 @@ h(arc_req *r)
 }
 
 static const struct arc_route routes[] = {
-    {ARC_GET | ARC_POST, "/api/v1/products", h},
-    {ARC_GET | ARC_PATCH | ARC_DELETE, "/api/v1/products/{id}", h},
-    {ARC_PUT, "/api/v1/products/{id}/inventory", h},
-    {ARC_GET | ARC_POST, "/api/v1/categories", h},
-    {ARC_GET, "/api/v1/categories/{slug:s}", h},
-    {ARC_GET, "/a/{x}/b/{y:s}/c/{z}/{w:s}", h},
-    {ARC_GET, "/", h},
+    {ARC_GET | ARC_POST, "/api/v1/products", h, 0},
+    {ARC_GET | ARC_PATCH | ARC_DELETE, "/api/v1/products/{id}", h, 0},
+    {ARC_PUT, "/api/v1/products/{id}/inventory", h, 0},
+    {ARC_GET | ARC_POST, "/api/v1/categories", h, 0},
+    {ARC_GET, "/api/v1/categories/{slug:s}", h, 0},
+    {ARC_GET, "/a/{x}/b/{y:s}/c/{z}/{w:s}", h, 0},
+    {ARC_GET, "/internal/v1/sessions/current", h, ARC_ROUTE_INTERNAL},
+    {ARC_GET, "/", h, 0},
 };
 
 int
