@@ -427,6 +427,8 @@ handle_user_update(arc_req *r)
 static void
 invalid_credentials(arc_req *r)
 {
+    /* Every 401 names the scheme (RFC 9110), this one included. */
+    arc_resp_header(r, "WWW-Authenticate", "Bearer realm=\"arcade\"");
     arc_respond_error(r, 401, "invalid_credentials", "email or password is wrong", NULL);
 }
 
@@ -714,7 +716,10 @@ handle_address_create(arc_req *r)
         goto out;
     }
     if (full) {
-        arc_respond_error(r, 422, "validation_failed", "an account has at most 20 addresses", NULL);
+        json_object *limit = NULL;
+        arc_field_error(&limit, "addresses",
+                        "an account has at most %d addresses; delete one first", ADDRESSES_MAX);
+        arc_respond_invalid(r, limit);
         goto out;
     }
     arc_resp_header(r, "Location", "/api/v1/users/me/addresses/%lld", (long long)id);
