@@ -331,9 +331,10 @@ def wait_until(pred, timeout=15.0, interval=0.1, message="condition"):
 
 # --- The control script ---------------------------------------------------------------
 
-def arcade(*args, check=True, timeout=300):
+def arcade(*args, check=True, timeout=300, input=None):
     """Runs $ARCADE_REPO/arcade with the fleet's ARCADE_HOME; asserts exit code 0
-    unless check=False. Returns the CompletedProcess."""
+    unless check=False. Returns the CompletedProcess. input: text for its standard
+    input (default: none, /dev/null)."""
     script = os.path.join(REPO, "arcade")
     if not os.access(script, os.X_OK):
         raise AssertionError("%s is missing or not executable" % script)
@@ -341,8 +342,9 @@ def arcade(*args, check=True, timeout=300):
     env["ARCADE_HOME"] = HOME
     env.setdefault("ARCADE_REPO", REPO)
     try:
-        cp = subprocess.run([script, *args], env=env, cwd=REPO, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=timeout)
+        stdin = {"stdin": subprocess.DEVNULL} if input is None else {"input": input}
+        cp = subprocess.run([script, *args], env=env, cwd=REPO, capture_output=True, text=True,
+                            timeout=timeout, **stdin)
     except subprocess.TimeoutExpired as e:
         raise AssertionError("`arcade %s` did not finish within %ss\nstdout:\n%s\nstderr:\n%s"
                              % (" ".join(args), timeout, e.stdout, e.stderr)) from None
@@ -568,3 +570,257 @@ class ArcadeTestCase(unittest.TestCase):
         self.assertIsNotNone(etag, "no ETag in %r" % (r,))
         self.assertRegex(etag, ETAG_RE, "ETag must be a strong, quoted entity-tag")
         return etag
+
+
+# --- Users, sessions and addresses (docs/users-api.md) ---------------------------------
+
+USERS = API + "/users"
+SESSIONS = API + "/sessions"
+ME = USERS + "/me"
+ADDRESSES = ME + "/addresses"
+USERS_HEALTH = "/health/users"
+INTERNAL_SESSION = "/internal/v1/sessions/current"
+
+USER_FIELDS = frozenset({"id", "email", "name", "role", "created_at"})
+SESSION_FIELDS = frozenset({"token", "expires_at", "user"})
+ADDRESS_FIELDS = frozenset({"id", "name", "line1", "line2", "city", "postal_code", "country",
+                            "phone", "created_at"})
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 256 bits, base64url, no padding
+
+# The tokens the tests receive and the passwords of unique_password() (grepped for
+# in the logs; a wrong password derived from one contains it).
+SECRETS = set()
+_secrets_lock = threading.Lock()
+
+
+def remember_secret(s):
+    if s:
+        with _secrets_lock:
+            SECRETS.add(s)
+    return s
+
+
+def unique_email(prefix="u"):
+    """A fresh, lower-case email nobody has registered."""
+    return "%s-%s-%d@example.com" % (prefix, RUN_ID, _next())
+
+
+def unique_password():
+    """A password that passes every rule (length, not a common one)."""
+    return remember_secret("Pw-%s-%d-%s" % (RUN_ID, _next(), uuid.uuid4().hex[:8]))
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
+def internal_url(reload=False):
+    """The users service's internal listener (loopback): ARCADE_INTERNAL_PORT of
+    fleet.env (or ARCADE_USERS_URL)."""
+    env = fleet_env(reload)
+    port = env.get("ARCADE_INTERNAL_PORT", "")
+    if port.isdigit():
+        return "http://127.0.0.1:%s" % port
+    if env.get("ARCADE_USERS_URL"):
+        return env["ARCADE_USERS_URL"].rstrip("/")
+    raise FleetUnavailable("%s has neither ARCADE_INTERNAL_PORT nor ARCADE_USERS_URL" % FLEET_ENV)
+
+
+def register_response(email=None, password=None, name=None, **extra):
+    body = {"email": unique_email() if email is None else email,
+            "password": unique_password() if password is None else password,
+            "name": "Test user %s-%d" % (RUN_ID, _next()) if name is None else name}
+    body.update(extra)
+    return post(USERS, body), body
+
+
+def register(email=None, password=None, name=None):
+    """Creates a customer; returns (user, password)."""
+    r, body = register_response(email, password, name)
+    if r.status != 201 or not isinstance(r.json, dict):
+        raise AssertionError("registering %r failed: %r" % (body["email"], r))
+    return r.json, body["password"]
+
+
+# Refused logins (401 or 429) this process has seen: they count against this
+# host's address (docs/users-api.md, "Throttling").
+REFUSED_LOGINS = [0]
+
+
+def login_response(email, password):
+    r = post(SESSIONS, {"email": email, "password": password})
+    if r.status in (401, 429):
+        with _secrets_lock:
+            REFUSED_LOGINS[0] += 1
+    if isinstance(r.json, dict) and isinstance(r.json.get("token"), str):
+        remember_secret(r.json["token"])
+    return r
+
+
+def login(email, password):
+    """A new session; returns its token."""
+    r = login_response(email, password)
+    if r.status != 201 or not isinstance(r.json, dict) or "token" not in r.json:
+        raise AssertionError("logging in as %r failed: %r" % (email, r))
+    return r.json["token"]
+
+
+class Account:
+    """A registered user with a session: user (dict), email, password, token."""
+
+    def __init__(self, user, password, token):
+        self.user = user
+        self.id = user["id"]
+        self.email = user["email"]
+        self.password = password
+        self.token = token
+
+    @property
+    def headers(self):
+        return bearer(self.token)
+
+    def __repr__(self):
+        return "<account %d %s %s>" % (self.id, self.email, self.user.get("role"))
+
+
+def new_customer(name=None):
+    user, password = register(name=name)
+    return Account(user, password, login(user["email"], password))
+
+
+def new_admin():
+    """An admin made by `arcade admin create <email> --password-stdin`, logged in."""
+    email, password = unique_email("admin"), unique_password()
+    arcade("admin", "create", email, "--password-stdin", input=password + "\n", timeout=60)
+    r = login_response(email, password)
+    if r.status != 201 or not isinstance(r.json, dict) or \
+            (r.json.get("user") or {}).get("role") != "admin":
+        raise AssertionError("logging in as the admin made by `arcade admin create` failed: %r"
+                             % (r,))
+    return Account(r.json["user"], password, r.json["token"])
+
+
+def address_body(**fields):
+    body = {"name": "Ada Lovelace", "line1": "12 Test Street", "line2": "Flat %d" % _next(),
+            "city": "Berlin", "postal_code": "10115", "country": "DE", "phone": "+49 30 123456"}
+    body.update(fields)
+    return {k: v for k, v in body.items() if v is not _MISSING}
+
+
+def log_files():
+    """The services' logs: $ARCADE_HOME/log/*.log."""
+    d = os.path.join(HOME, "log")
+    if not os.path.isdir(d):
+        return []
+    return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".log"))
+
+
+def secrets_in_logs(secrets):
+    """[(file, secret)] for every secret (str) found in a log file."""
+    found = []
+    needles = [(s, s.encode("utf-8")) for s in secrets if s]
+    for path in log_files():
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        for s, b in needles:
+            if b in data:
+                found.append((path, s))
+    return found
+
+
+OMIT = _MISSING  # address_body(line2=OMIT) leaves the member out
+
+
+class UsersTestCase(ArcadeTestCase):
+    """Assertions for the users service's answers."""
+
+    def assertUser(self, u, expect=None):
+        self.assertIsInstance(u, dict, u)
+        self.assertEqual(set(u), USER_FIELDS, "user keys of %r" % (u,))
+        self.assertTrue(is_int(u["id"]) and u["id"] > 0, "id %r" % (u["id"],))
+        self.assertIsInstance(u["email"], str)
+        self.assertEqual(u["email"], u["email"].strip().lower(), "email is normalised")
+        self.assertIsInstance(u["name"], str)
+        self.assertTrue(1 <= len(u["name"]) <= 100, "name length of %r" % (u,))
+        self.assertIn(u["role"], ("customer", "admin"))
+        self.assertTime(u["created_at"], "created_at")
+        for k, v in (expect or {}).items():
+            self.assertEqual(u[k], v, "%s of %r" % (k, u))
+
+    def assertSession(self, r, user=None):
+        """201 {token, expires_at, user}; returns the token."""
+        self.assertStatus(r, 201)
+        self.assertJsonResponse(r)
+        s = r.json
+        self.assertIsInstance(s, dict, r)
+        self.assertEqual(set(s), SESSION_FIELDS, "session keys of %r" % (r,))
+        self.assertIsInstance(s["token"], str)
+        self.assertRegex(s["token"], TOKEN_RE, "token: 43 characters of base64url")
+        remember_secret(s["token"])
+        exp = self.assertTime(s["expires_at"], "expires_at")
+        ahead = (exp - utcnow()).total_seconds()
+        ttl = session_ttl()
+        self.assertTrue(ttl - 120 <= ahead <= ttl + 5,
+                        "expires_at %s is not about %d s (ARCADE_SESSION_TTL) ahead (%.0f s)"
+                        % (s["expires_at"], ttl, ahead))
+        self.assertUser(s["user"])
+        if user is not None:
+            self.assertEqual(s["user"], user, "the session's user")
+        return s["token"]
+
+    def assertUnauthorized(self, r, msg=None):
+        """401 unauthorized with WWW-Authenticate: Bearer realm="arcade"."""
+        self.assertError(r, 401, "unauthorized", msg=msg)
+        www = r.header("WWW-Authenticate") or ""
+        self.assertTrue(www.startswith('Bearer realm="arcade"'),
+                        "%sWWW-Authenticate %r in %r" % (msg + ": " if msg else "", www, r))
+
+    def assertInvalidCredentials(self, r, msg=None):
+        self.assertError(r, 401, "invalid_credentials", msg=msg)
+        www = r.header("WWW-Authenticate") or ""
+        self.assertTrue(re.match(r"^Bearer\b", www),
+                        "%severy 401 carries WWW-Authenticate: Bearer; got %r in %r"
+                        % (msg + ": " if msg else "", www, r))
+
+    def assertForbidden(self, r, msg=None):
+        self.assertError(r, 403, "forbidden", msg=msg)
+
+    def assertAddress(self, a, expect=None):
+        self.assertIsInstance(a, dict, a)
+        self.assertEqual(set(a), ADDRESS_FIELDS, "address keys of %r" % (a,))
+        self.assertTrue(is_int(a["id"]) and a["id"] > 0, "id %r" % (a["id"],))
+        for k in ADDRESS_FIELDS - {"id", "created_at"}:
+            self.assertIsInstance(a[k], str, "%s of %r" % (k, a))
+        self.assertRegex(a["country"], r"^[A-Z]{2}$")
+        self.assertTime(a["created_at"], "created_at")
+        for k, v in (expect or {}).items():
+            self.assertEqual(a[k], v, "%s of %r" % (k, a))
+
+    def assertRetryAfter(self, r, upper=None):
+        """429 too_many_requests with Retry-After: integer seconds >= 1; returns it."""
+        self.assertError(r, 429, "too_many_requests")
+        ra = r.header("Retry-After")
+        self.assertIsNotNone(ra, "no Retry-After in %r" % (r,))
+        self.assertRegex(ra.strip(), r"^[0-9]+$", "Retry-After must be integer seconds")
+        secs = int(ra.strip())
+        self.assertGreaterEqual(secs, 1, "Retry-After %r" % ra)
+        if upper is not None:
+            self.assertLessEqual(secs, upper, "Retry-After %r (ARCADE_LOGIN_LOCK_SECONDS)" % ra)
+        return secs
+
+
+def login_lock_seconds():
+    """ARCADE_LOGIN_LOCK_SECONDS of the fleet (fleet.env, else this process's
+    environment, else the default 300)."""
+    v = fleet_env().get("ARCADE_LOGIN_LOCK_SECONDS") or os.environ.get("ARCADE_LOGIN_LOCK_SECONDS")
+    return int(v) if v and v.isdigit() else 300
+
+
+def session_ttl():
+    """ARCADE_SESSION_TTL of the fleet (fleet.env, else this process's environment,
+    else the default 86400)."""
+    v = fleet_env().get("ARCADE_SESSION_TTL") or os.environ.get("ARCADE_SESSION_TTL")
+    return int(v) if v and v.isdigit() else 86400
