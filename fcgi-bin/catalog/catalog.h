@@ -9,7 +9,7 @@
 #include <arcade/cache.h>
 #include <arcade/config.h>
 #include <arcade/db.h>
-#include <arcade/gen.h>
+#include <arcade/doccache.h>
 #include <arcade/http.h>
 #include <arcade/httpc.h>
 #include <arcade/router.h>
@@ -26,16 +26,6 @@
 #define PER_PAGE_DEFAULT 20
 #define PER_PAGE_MAX 100
 
-/* A per-process copy of one product document, valid while the shared
- * generation counter of its id is still gen (docs.c). */
-struct local_doc {
-    int64_t id; /* 0: empty slot */
-    uint64_t gen;
-    char *data; /* etag bytes followed by body bytes; owned */
-    size_t etag_len;
-    size_t body_len;
-};
-
 /* Bound on one call to another service (a session lookup). */
 #define CATALOG_HTTP_TIMEOUT_MS 2000
 
@@ -43,13 +33,10 @@ struct catalog {
     struct arc_config cfg;
     arc_db *db;
     arc_cache *cache;
-    arc_httpc *http;         /* to the users service (session lookups) */
-    struct arc_auth auth;    /* operator key + sessions */
-    arc_gen *gen;            /* NULL: no local cache, memcached keys without generation */
-    struct local_doc *local; /* 2^local_bits slots, NULL when disabled */
-    unsigned local_bits;
-    arc_buf doc; /* scratch for one document */
-    arc_buf key;
+    arc_httpc *http;      /* to the users service (session lookups) */
+    struct arc_auth auth; /* operator key + sessions */
+    arc_doccache *docs;   /* product documents (docs.c) */
+    arc_buf doc;          /* scratch for one document */
 };
 
 /* --- Rendering (render.c): pure functions, no I/O ------------------------- */
@@ -154,7 +141,7 @@ enum arc_err store_category_children(arc_db *db, int64_t parent_id, category_fn 
 enum arc_err store_category_create(arc_db *db, arc_str slug, arc_str name,
                                    const struct category_row *parent, int64_t *id) ARC_NODISCARD;
 
-/* --- Product documents (docs.c): the read-through cache ------------------- */
+/* --- Product documents (docs.c), read through arc_doccache --------------- */
 
 int docs_init(struct catalog *c);
 void docs_cleanup(struct catalog *c);
