@@ -780,10 +780,11 @@ class UsersTestCase(ArcadeTestCase):
 
     def assertInvalidCredentials(self, r, msg=None):
         self.assertError(r, 401, "invalid_credentials", msg=msg)
+        self.assertEqual(r.json["error"]["message"], "email or password is wrong")
         www = r.header("WWW-Authenticate") or ""
-        self.assertTrue(re.match(r"^Bearer\b", www),
-                        "%severy 401 carries WWW-Authenticate: Bearer; got %r in %r"
-                        % (msg + ": " if msg else "", www, r))
+        self.assertTrue(www.startswith('Bearer realm="arcade"'),
+                        "%severy 401 carries WWW-Authenticate: Bearer realm=\"arcade\"; got %r "
+                        "in %r" % (msg + ": " if msg else "", www, r))
 
     def assertForbidden(self, r, msg=None):
         self.assertError(r, 403, "forbidden", msg=msg)

@@ -4,7 +4,7 @@ addresses, admin endpoints, login throttling and health.
 Every login failure counts against this host's address (REMOTE_ADDR 127.0.0.1),
 and 20 within 15 minutes lock it: the tests keep their failures below that
 (SessionTests 10; MeTests 2: an old password, a wrong current_password;
-AccountThrottleTests 5 and one locked attempt; test_auth none) and the address
+AccountThrottleTests 6 and locked attempts; test_auth none) and the address
 throttling test runs last (load_tests below), waiting until the lock is over.
 So the module needs a fleet whose address window is fresh (the ctest fleet, or
 15 minutes after the last run): the service keeps counting within the window, so
@@ -198,6 +198,16 @@ class SessionTests(UsersTestCase):
             self.assertEqual(r.body, first.body, "%s: the same body for both" % kind)
             self.assertEqual(r.header("WWW-Authenticate"), first.header("WWW-Authenticate"))
             self.assertEqual(r.content_type, first.content_type)
+        # An email that cannot exist is answered the same way, at once.
+        for email in ("not-an-email",):  # one: it may count against the address
+            t0 = time.monotonic()
+            r = login_response(email, "Whatever-123")
+            took = time.monotonic() - t0
+            self.assertInvalidCredentials(r, email)
+            self.assertEqual(r.body, first.body, "%r: the same body" % email)
+            self.assertLess(took, statistics.median(wrong_t) / 2,
+                            "%r: %.1f ms, a verified login %.1f ms"
+                            % (email, took * 1e3, statistics.median(wrong_t) * 1e3))
         mu, mw = statistics.median(unknown_t), statistics.median(wrong_t)
         self.assertTrue(mu * 3 >= mw and mw * 3 >= mu,
                         "login timing tells accounts apart: median unknown email %.1f ms, "
@@ -353,8 +363,11 @@ class AddressTests(UsersTestCase):
         self.assertAddress(r.json, body)
         loc = r.header("Location")
         self.assertIsNotNone(loc, "no Location in %r" % (r,))
-        self.assertTrue(resolve_location(loc).endswith("/addresses/%d" % r.json["id"]),
-                        "Location %r" % loc)
+        self.assertEqual(resolve_location(loc), address_path(r.json["id"]))
+        g = get(resolve_location(loc), headers=acct.headers)
+        self.assertStatus(g, 200)
+        self.assertJsonResponse(g)
+        self.assertEqual(g.json, r.json)
         self.assertEqual(self.listing(acct), [r.json])
 
     def test_optional_fields_default_to_empty(self):
@@ -387,7 +400,8 @@ class AddressTests(UsersTestCase):
         for ph in ("+49 30 123456", "(030) 123-45.67", "0123456789", "1" * 32):
             with self.subTest(phone=ph):
                 self.assertEqual(self.create(acct, phone=ph)["phone"], ph)
-        for ph in ("abc", "123x", "+49#30", "12;34", "1" * 33, "+49 30\n1", "１２３", 123):
+        for ph in ("abc", "123x", "+49#30", "12;34", "1" * 33, "+49 30\n1", "１２３", 123,
+                   "+", "()", " ", "-.-", "+ ( ) - ."):
             with self.subTest(phone=ph):
                 r = post(ADDRESSES, address_body(phone=ph), headers=acct.headers)
                 self.assertError(r, 422, "validation_failed", "phone")
@@ -419,10 +433,13 @@ class AddressTests(UsersTestCase):
         self.assertEqual(r.body, b"")
         self.assertEqual(self.listing(acct), [b])
         self.assertError(delete(address_path(a["id"]), headers=acct.headers), 404, "not_found")
+        self.assertError(get(address_path(a["id"]), headers=acct.headers), 404, "not_found")
+        self.assertEqual(get(address_path(b["id"]), headers=acct.headers).json, b)
 
     def test_someone_elses_address_is_404(self):
         owner, thief = new_customer(), new_customer()
         a = self.create(owner)
+        self.assertError(get(address_path(a["id"]), headers=thief.headers), 404, "not_found")
         self.assertError(delete(address_path(a["id"]), headers=thief.headers), 404, "not_found")
         self.assertEqual(self.listing(owner), [a], "the owner's address is still there")
         self.assertEqual(self.listing(thief), [])
@@ -430,16 +447,19 @@ class AddressTests(UsersTestCase):
     def test_unknown_and_bad_ids(self):
         acct = new_customer()
         self.assertError(delete(address_path(UNKNOWN_ID), headers=acct.headers), 404, "not_found")
+        self.assertError(get(address_path(UNKNOWN_ID), headers=acct.headers), 404, "not_found")
         for bad in ("abc", "1.5", "-1", "0", "0x10", "1a", "99999999999999999999999"):
             with self.subTest(id=bad):
                 self.assertError(delete(address_path(bad), headers=acct.headers), 400,
+                                 "invalid_parameter")
+                self.assertError(get(address_path(bad), headers=acct.headers), 400,
                                  "invalid_parameter")
 
     def test_at_most_20(self):
         acct = new_customer()
         made = [self.create(acct, line1="Street %d" % i) for i in range(MAX_ADDRESSES)]
         r = post(ADDRESSES, address_body(), headers=acct.headers)
-        self.assertError(r, 422, "validation_failed")
+        self.assertError(r, 422, "validation_failed", "addresses")
         self.assertEqual([a["id"] for a in self.listing(acct)], [a["id"] for a in made])
         self.assertStatus(delete(address_path(made[0]["id"]), headers=acct.headers), 204)
         self.create(acct)
@@ -569,6 +589,20 @@ class AdminTests(UsersTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.json["role"], "customer")
 
+    def test_operator_key_has_no_account(self):
+        for method, path, body in (("GET", ME, None), ("PATCH", ME, {"name": "x"}),
+                                   ("GET", ADDRESSES, None), ("POST", ADDRESSES, address_body()),
+                                   ("GET", address_path(1), None),
+                                   ("DELETE", address_path(1), None),
+                                   ("DELETE", SESSIONS + "/current", None)):
+            with self.subTest(call=method + " " + path):
+                if body is None:
+                    r = request(method, path, headers=admin_headers())
+                else:
+                    r = request(method, path, headers=admin_headers(), json_body=body)
+                self.assertForbidden(r)
+        self.assertStatus(get(USERS, headers=admin_headers()), 200, "the key still works")
+
     def test_bad_role_is_422(self):
         acct = new_customer()
         for role in ("superuser", "", "Admin", "ADMIN", " admin", 1, None, ["admin"], True):
@@ -606,6 +640,7 @@ class AccountThrottleTests(ThrottleTestCase):
 
     def test_five_failures_lock_the_account(self):
         user, password = register()
+        session = login(user["email"], password)
         took = []
         for i in range(5):
             t0 = time.monotonic()
@@ -620,11 +655,22 @@ class AccountThrottleTests(ThrottleTestCase):
         self.assertLess(locked_took, statistics.median(took) / 2,
                         "a locked login took %.1f ms, a verified one %.1f ms (median)"
                         % (locked_took * 1e3, statistics.median(took) * 1e3))
+        # A password change (current_password) is under the same lock.
+        r = patch(ME, {"password": unique_password(), "current_password": password},
+                  headers=bearer(session))
+        self.assertRetryAfter(r, upper=self.lock + 1)
         # Another account is not affected.
         other, other_pw = register()
         self.assertSession(login_response(other["email"], other_pw), other)
         time.sleep(secs + 0.2)
+        # Within the window, one further failure locks the account again.
+        self.assertInvalidCredentials(login_response(user["email"], password + "y"),
+                                      "first failure after the lock")
+        secs = self.assertRetryAfter(login_response(user["email"], password),
+                                     upper=self.lock + 1)
+        time.sleep(secs + 0.2)
         self.assertSession(login_response(user["email"], password), user)
+        self.assertStatus(get(ME, headers=bearer(session)), 200, "sessions survive the lock")
 
 
 class AddressThrottleTests(ThrottleTestCase):
@@ -644,6 +690,12 @@ class AddressThrottleTests(ThrottleTestCase):
             self.assertInvalidCredentials(r, "failure %d from this address" % (i + 1))
         r = login_response(fresh["email"], password)
         secs = self.assertRetryAfter(r, upper=self.lock + 1)
+        time.sleep(secs + 0.2)
+        self.assertSession(login_response(fresh["email"], password), fresh)
+        # Within the window, one further failure locks the address again.
+        self.assertInvalidCredentials(login_response(unique_email("nobody"), "Wrong-pass-1"))
+        secs = self.assertRetryAfter(login_response(fresh["email"], password),
+                                     upper=self.lock + 1)
         time.sleep(secs + 0.2)
         self.assertSession(login_response(fresh["email"], password), fresh)
 
