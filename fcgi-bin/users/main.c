@@ -12,8 +12,10 @@
 #include <arcade/log.h>
 #include <arcade/server.h>
 
+/* Without arguments: a FastCGI responder. With arguments: an operator's
+ * command (admin.c) against the same database and caches. */
 int
-main(void)
+main(int argc, char **argv)
 {
     static struct users u;
     if (arc_config_load(&u.cfg, "users") != 0)
@@ -48,6 +50,16 @@ main(void)
         .resolve = resolve_session,
         .resolve_ud = &u,
     };
+    u.docs = arc_doccache_new(&u.cfg, "user", u.cache, load_user_doc, &u);
+    if (argc > 1) {
+        int status = admin_main(&u, argc, argv);
+        arc_doccache_free(u.docs);
+        arc_cache_free(u.cache);
+        arc_db_free(u.db);
+        arc_password_free(u.pw);
+        arc_log_close();
+        return status;
+    }
     const struct arc_service svc = {
         .name = "users",
         .routes = users_routes,
@@ -57,6 +69,7 @@ main(void)
     arc_log_info("users worker started");
     int rc = arc_server_run(&svc);
     arc_log_info("users worker stopping");
+    arc_doccache_free(u.docs);
     arc_cache_free(u.cache);
     arc_db_free(u.db);
     arc_password_free(u.pw);

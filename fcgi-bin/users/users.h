@@ -9,6 +9,7 @@
 #include <arcade/cache.h>
 #include <arcade/config.h>
 #include <arcade/db.h>
+#include <arcade/doccache.h>
 #include <arcade/http.h>
 #include <arcade/password.h>
 #include <arcade/router.h>
@@ -40,6 +41,7 @@ struct users {
     arc_cache *cache;
     arc_password *pw;
     struct arc_auth auth;
+    arc_doccache *docs;     /* user documents (GET /users/me, /users/{id}) */
     unsigned session_ttl_s; /* ARCADE_SESSION_TTL */
     unsigned lock_s;        /* ARCADE_LOGIN_LOCK_SECONDS */
     unsigned pwhash_slots;  /* ARCADE_PWHASH_CONCURRENCY */
@@ -150,6 +152,18 @@ enum arc_err store_address_delete(arc_db *db, int64_t user_id, int64_t id) ARC_N
  * only, never HTTP. (arc_auth_identify caches what it returns; the internal
  * endpoint's callers do the same on their side.) */
 enum arc_err resolve_session(void *ud, const char *token, size_t len, struct arc_principal *out);
+
+/* arc_doc_load_fn for user documents: an empty tag line, then the user's JSON. */
+enum arc_err load_user_doc(void *ud, int64_t id, arc_buf *out);
+/* Ends the cached copy of a session (store callbacks: token_hash_fn). */
+void on_session_ended(void *ud, const char *token_hash);
+
+/* --- Operators' commands (admin.c) ------------------------------------------ */
+
+/* arcade-users admin-create <email>: makes (or promotes) an admin account;
+ * the password of a new account is read from standard input. Returns an exit
+ * status. */
+int admin_main(struct users *u, int argc, char **argv);
 
 void handle_user_create(arc_req *r);
 void handle_me_get(arc_req *r);
