@@ -330,28 +330,23 @@ handle_me_update(arc_req *r)
             goto out;
         }
     }
-    if (name != NULL) {
-        enum arc_err e = store_user_set_name(u->db, who.user_id, (arc_str){name, name_len});
-        if (e != ARC_OK) {
-            arc_respond_failure(r, e);
-            goto out;
-        }
-        arc_doccache_invalidate(u->docs, who.user_id);
-    }
+    /* Name and password change together or not at all. Every other session
+     * ends with a new password; the one used for this call stays. */
+    char keep[ARC_TOKEN_HASH_HEX + 1] = "";
     if (changing_password) {
-        /* Every other session ends; the one used for this call stays. */
         size_t len = 0;
         const char *token = arc_auth_bearer(r, &len);
-        char keep[ARC_TOKEN_HASH_HEX + 1];
         arc_auth_token_hash(token, len, keep);
-        enum arc_err e =
-            store_user_set_password(u->db, who.user_id, hash, keep, on_session_ended, u);
-        sodium_memzero(hash, sizeof hash);
-        if (e != ARC_OK) {
-            arc_respond_failure(r, e);
-            goto out;
-        }
     }
+    enum arc_err e =
+        store_user_update_me(u->db, who.user_id, (arc_str){name, name_len},
+                             changing_password ? hash : NULL, keep, on_session_ended, u);
+    sodium_memzero(hash, sizeof hash);
+    if (e != ARC_OK) {
+        arc_respond_failure(r, e);
+        goto out;
+    }
+    arc_doccache_invalidate(u->docs, who.user_id);
     respond_user(r, 200, who.user_id);
 out:
     json_object_put(body);

@@ -291,13 +291,6 @@ store_user_list(arc_db *db, int64_t limit, int64_t offset, user_fn fn, void *ud,
     return arc_db_query(db, ST_USER_LIST, p, 2, cols, USER_NCOLS, on_user_item, &cb, NULL);
 }
 
-enum arc_err
-store_user_set_name(arc_db *db, int64_t id, arc_str name)
-{
-    struct arc_db_param p[] = {ARC_DB_P_STRN(name.ptr, name.len), ARC_DB_P_INT(id)};
-    return arc_db_exec(db, ST_USER_SET_NAME, p, 2, NULL, NULL);
-}
-
 /* Token hashes collected inside a transaction, handed out after the commit. */
 struct hash_list {
     arc_buf buf; /* ARC_TOKEN_HASH_HEX bytes each */
@@ -341,23 +334,29 @@ lock_user(arc_db *db, int64_t id)
 }
 
 static enum arc_err
-set_password_once(arc_db *db, int64_t id, const char *hash, const char *keep,
-                  struct hash_list *ended)
+update_me_once(arc_db *db, int64_t id, arc_str name, const char *hash, const char *keep,
+               struct hash_list *ended)
 {
     ended->n = 0;
     arc_buf_reset(&ended->buf);
     enum arc_err e = arc_db_begin(db);
     if (e != ARC_OK)
         return e;
-    struct arc_db_param set[] = {ARC_DB_P_STR(hash), ARC_DB_P_INT(id)};
-    uint64_t affected = 0;
-    e = arc_db_exec(db, ST_USER_SET_HASH, set, 2, &affected, NULL);
+    e = lock_user(db, id);
     if (e != ARC_OK)
         goto out;
-    if (affected == 0) {
-        e = ARC_NOT_FOUND;
-        goto out;
+    if (name.ptr != NULL) {
+        struct arc_db_param p[] = {ARC_DB_P_STRN(name.ptr, name.len), ARC_DB_P_INT(id)};
+        e = arc_db_exec(db, ST_USER_SET_NAME, p, 2, NULL, NULL);
+        if (e != ARC_OK)
+            goto out;
     }
+    if (hash == NULL)
+        return arc_db_commit(db);
+    struct arc_db_param set[] = {ARC_DB_P_STR(hash), ARC_DB_P_INT(id)};
+    e = arc_db_exec(db, ST_USER_SET_HASH, set, 2, NULL, NULL);
+    if (e != ARC_OK)
+        goto out;
     struct arc_db_param others[] = {ARC_DB_P_INT(id), ARC_DB_P_STR(keep)};
     struct arc_db_col cols[] = {{.type = ARC_DB_STR}};
     e = arc_db_query(db, ST_SESSION_HASHES, others, 2, cols, 1, on_token_hash, ended, NULL);
@@ -373,14 +372,14 @@ out:
 }
 
 enum arc_err
-store_user_set_password(arc_db *db, int64_t id, const char *hash, const char *keep_token_hash,
-                        token_hash_fn fn, void *ud)
+store_user_update_me(arc_db *db, int64_t id, arc_str name, const char *hash,
+                     const char *keep_token_hash, token_hash_fn fn, void *ud)
 {
     struct hash_list ended = {ARC_BUF_INIT, 0};
     const char *keep = keep_token_hash != NULL ? keep_token_hash : "";
     enum arc_err e = ARC_RETRY;
     for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = set_password_once(db, id, hash, keep, &ended);
+        e = update_me_once(db, id, name, hash, keep, &ended);
     if (e == ARC_OK)
         hash_list_deliver(&ended, fn, ud);
     arc_buf_cleanup(&ended.buf);

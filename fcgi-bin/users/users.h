@@ -109,14 +109,13 @@ enum arc_err store_user_create(arc_db *db, arc_str email, const char *hash, arc_
                                int64_t *id) ARC_NODISCARD;
 enum arc_err store_user_list(arc_db *db, int64_t limit, int64_t offset, user_fn fn, void *ud,
                              int64_t *total) ARC_NODISCARD;
-/* Sets the name (name.ptr NULL: unchanged). */
-enum arc_err store_user_set_name(arc_db *db, int64_t id, arc_str name) ARC_NODISCARD;
-/* Sets the hash and ends every session of the user except keep_token_hash
- * (may be NULL), in one transaction; fn receives each ended session's token
- * hash (after the commit). */
-enum arc_err store_user_set_password(arc_db *db, int64_t id, const char *hash,
-                                     const char *keep_token_hash, token_hash_fn fn,
-                                     void *ud) ARC_NODISCARD;
+/* What PATCH /users/me changes, in one transaction: the name (name.ptr NULL:
+ * unchanged) and the password hash (NULL: unchanged). A new hash ends every
+ * session of the user except keep_token_hash (may be NULL); fn receives each
+ * ended session's token hash after the commit. ARC_NOT_FOUND: no such user. */
+enum arc_err store_user_update_me(arc_db *db, int64_t id, arc_str name, const char *hash,
+                                  const char *keep_token_hash, token_hash_fn fn,
+                                  void *ud) ARC_NODISCARD;
 /* Sets the role; fn receives the token hash of each of the user's sessions
  * (their cached role is stale). ARC_NOT_FOUND for an unknown user. */
 enum arc_err store_user_set_role(arc_db *db, int64_t id, enum arc_role role, token_hash_fn fn,
