@@ -79,12 +79,6 @@ _Static_assert(ARC_ARRAY_LEN(catalog_sql) == ST_COUNT, "one SQL text per stateme
 /* How many times a transaction runs when it hits a deadlock or lock timeout. */
 #define TX_ATTEMPTS 3
 
-static arc_str
-col_str(const struct arc_db_col *c)
-{
-    return (arc_str){c->s, c->len};
-}
-
 /* ---- products -------------------------------------------------------------- */
 
 #define PRODUCT_NCOLS 14
@@ -104,20 +98,20 @@ on_product_row(void *ud, const struct arc_db_col *c, size_t ncols)
     const struct product_cb *cb = ud;
     struct product_view p = {
         .id = c[0].i,
-        .sku = col_str(&c[1]),
-        .name = col_str(&c[2]),
-        .description = col_str(&c[3]),
+        .sku = arc_db_col_str(&c[1]),
+        .name = arc_db_col_str(&c[2]),
+        .description = arc_db_col_str(&c[3]),
         .price = c[4].i,
-        .currency = col_str(&c[5]),
+        .currency = arc_db_col_str(&c[5]),
         .has_category = !c[6].is_null,
         .category_id = c[6].i,
-        .category_slug = col_str(&c[7]),
-        .category_name = col_str(&c[8]),
+        .category_slug = arc_db_col_str(&c[7]),
+        .category_name = arc_db_col_str(&c[8]),
         .stock = c[9].i,
         .active = c[10].i != 0,
         .version = c[11].i,
-        .created_at = col_str(&c[12]),
-        .updated_at = col_str(&c[13]),
+        .created_at = arc_db_col_str(&c[12]),
+        .updated_at = arc_db_col_str(&c[13]),
     };
     cb->fn(cb->ud, &p);
     return 0;
@@ -145,13 +139,6 @@ store_product_get(arc_db *db, int64_t id, product_fn fn, void *ud)
     return e;
 }
 
-static int
-on_count(void *ud, const struct arc_db_col *c, size_t ncols)
-{
-    *(int64_t *)ud = c[0].i;
-    return 0;
-}
-
 enum arc_err
 store_product_list(arc_db *db, const char *category_path, enum product_sort sort, int64_t limit,
                    int64_t offset, product_fn fn, void *ud, int64_t *total)
@@ -167,7 +154,7 @@ store_product_list(arc_db *db, const char *category_path, enum product_sort sort
     struct arc_db_col count = {.type = ARC_DB_INT};
     *total = 0;
     enum arc_err e = arc_db_query(db, category_path ? ST_COUNT_CAT : ST_COUNT_ALL, p, np, &count, 1,
-                                  on_count, total, NULL);
+                                  arc_db_row_int, total, NULL);
     if (e != ARC_OK || *total <= offset)
         return e;
 
@@ -331,24 +318,16 @@ store_product_deactivate(arc_db *db, int64_t id)
 
 /* ---- categories ------------------------------------------------------------ */
 
-static void
-copy_col(char *dst, size_t cap, const struct arc_db_col *c)
-{
-    size_t n = c->len < cap - 1 ? c->len : cap - 1;
-    memcpy(dst, c->s, n);
-    dst[n] = '\0';
-}
-
 static int
 on_category_row(void *ud, const struct arc_db_col *c, size_t ncols)
 {
     struct category_row *row = ud;
     row->id = c[0].i;
     row->parent_id = c[1].i;
-    copy_col(row->slug, sizeof row->slug, &c[2]);
-    copy_col(row->name, sizeof row->name, &c[3]);
-    copy_col(row->parent_slug, sizeof row->parent_slug, &c[4]);
-    copy_col(row->path, sizeof row->path, &c[5]);
+    arc_db_col_copy(row->slug, sizeof row->slug, &c[2]);
+    arc_db_col_copy(row->name, sizeof row->name, &c[3]);
+    arc_db_col_copy(row->parent_slug, sizeof row->parent_slug, &c[4]);
+    arc_db_col_copy(row->path, sizeof row->path, &c[5]);
     return 0;
 }
 
@@ -375,7 +354,7 @@ static int
 on_category_item(void *ud, const struct arc_db_col *c, size_t ncols)
 {
     const struct category_cb *cb = ud;
-    cb->fn(cb->ud, c[0].i, c[1].i, col_str(&c[2]), col_str(&c[3]));
+    cb->fn(cb->ud, c[0].i, c[1].i, arc_db_col_str(&c[2]), arc_db_col_str(&c[3]));
     return 0;
 }
 

@@ -112,27 +112,6 @@ _Static_assert(ARC_ARRAY_LEN(users_sql) == ST_COUNT, "one SQL text per statement
 
 enum { SCOPE_ACCOUNT = 1, SCOPE_ADDRESS = 2 };
 
-static arc_str
-col_str(const struct arc_db_col *c)
-{
-    return (arc_str){c->s, c->len};
-}
-
-static void
-copy_col(char *dst, size_t cap, const struct arc_db_col *c)
-{
-    size_t n = c->len < cap - 1 ? c->len : cap - 1;
-    memcpy(dst, c->s, n);
-    dst[n] = '\0';
-}
-
-static int
-on_int(void *ud, const struct arc_db_col *c, size_t ncols)
-{
-    *(int64_t *)ud = c[0].i;
-    return 0;
-}
-
 /* ---- sessions as arc_auth sees them ----------------------------------------- */
 
 static int
@@ -175,10 +154,10 @@ static void
 fill_user(struct user_row *u, const struct arc_db_col *c)
 {
     u->id = c[0].i;
-    copy_col(u->email, sizeof u->email, &c[1]);
-    copy_col(u->name, sizeof u->name, &c[2]);
+    arc_db_col_copy(u->email, sizeof u->email, &c[1]);
+    arc_db_col_copy(u->name, sizeof u->name, &c[2]);
     u->role = arc_role_parse(c[3].s, c[3].len);
-    copy_col(u->created_at, sizeof u->created_at, &c[4]);
+    arc_db_col_copy(u->created_at, sizeof u->created_at, &c[4]);
 }
 
 static int
@@ -211,7 +190,7 @@ on_user_hash_row(void *ud, const struct arc_db_col *c, size_t ncols)
 {
     struct user_hash *uh = ud;
     fill_user(uh->u, c);
-    copy_col(uh->hash, ARC_PASSWORD_HASH_MAX, &c[USER_NCOLS]);
+    arc_db_col_copy(uh->hash, ARC_PASSWORD_HASH_MAX, &c[USER_NCOLS]);
     return 0;
 }
 
@@ -234,7 +213,7 @@ store_user_by_email(arc_db *db, const char *email, size_t len, struct user_row *
 static int
 on_hash_row(void *ud, const struct arc_db_col *c, size_t ncols)
 {
-    copy_col(ud, ARC_PASSWORD_HASH_MAX, &c[0]);
+    arc_db_col_copy(ud, ARC_PASSWORD_HASH_MAX, &c[0]);
     return 0;
 }
 
@@ -281,7 +260,8 @@ store_user_list(arc_db *db, int64_t limit, int64_t offset, user_fn fn, void *ud,
 {
     struct arc_db_col count = {.type = ARC_DB_INT};
     *total = 0;
-    enum arc_err e = arc_db_query(db, ST_USER_COUNT, NULL, 0, &count, 1, on_int, total, NULL);
+    enum arc_err e =
+        arc_db_query(db, ST_USER_COUNT, NULL, 0, &count, 1, arc_db_row_int, total, NULL);
     if (e != ARC_OK || *total <= offset)
         return e;
     struct arc_db_param p[] = {ARC_DB_P_INT(limit), ARC_DB_P_INT(offset)};
@@ -327,7 +307,7 @@ lock_user(arc_db *db, int64_t id)
     struct arc_db_col cols[] = {{.type = ARC_DB_INT}};
     int64_t got = 0;
     uint64_t n = 0;
-    enum arc_err e = arc_db_query(db, ST_USER_LOCK, p, 1, cols, 1, on_int, &got, &n);
+    enum arc_err e = arc_db_query(db, ST_USER_LOCK, p, 1, cols, 1, arc_db_row_int, &got, &n);
     if (e == ARC_OK && n == 0)
         return ARC_NOT_FOUND;
     return e;
@@ -522,14 +502,14 @@ on_address_row(void *ud, const struct arc_db_col *c, size_t ncols)
     const struct address_cb *cb = ud;
     struct address_row a = {
         .id = c[0].i,
-        .name = col_str(&c[1]),
-        .line1 = col_str(&c[2]),
-        .line2 = col_str(&c[3]),
-        .city = col_str(&c[4]),
-        .postal_code = col_str(&c[5]),
-        .country = col_str(&c[6]),
-        .phone = col_str(&c[7]),
-        .created_at = col_str(&c[8]),
+        .name = arc_db_col_str(&c[1]),
+        .line1 = arc_db_col_str(&c[2]),
+        .line2 = arc_db_col_str(&c[3]),
+        .city = arc_db_col_str(&c[4]),
+        .postal_code = arc_db_col_str(&c[5]),
+        .country = arc_db_col_str(&c[6]),
+        .phone = arc_db_col_str(&c[7]),
+        .created_at = arc_db_col_str(&c[8]),
     };
     cb->fn(cb->ud, &a);
     return 0;
@@ -588,7 +568,7 @@ address_create_once(arc_db *db, int64_t user_id, const struct address_row *a, in
     struct arc_db_param u[] = {ARC_DB_P_INT(user_id)};
     struct arc_db_col count = {.type = ARC_DB_INT};
     int64_t n = 0;
-    e = arc_db_query(db, ST_ADDRESS_COUNT, u, 1, &count, 1, on_int, &n, NULL);
+    e = arc_db_query(db, ST_ADDRESS_COUNT, u, 1, &count, 1, arc_db_row_int, &n, NULL);
     if (e != ARC_OK)
         goto out;
     if (n >= ADDRESSES_MAX) {

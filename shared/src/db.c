@@ -757,3 +757,20 @@ arc_db_last_error(const arc_db *db)
 {
     return db->last_error;
 }
+
+void
+arc_db_col_copy(char *dst, size_t cap, const struct arc_db_col *c)
+{
+    size_t n = c->len < cap - 1 ? c->len : cap - 1;
+    if (n > 0)
+        memcpy(dst, c->s, n);
+    dst[n] = '\0';
+}
+
+int
+arc_db_row_int(void *ud, const struct arc_db_col *cols, size_t ncols)
+{
+    (void)ncols;
+    *(int64_t *)ud = cols[0].i;
+    return 0;
+}

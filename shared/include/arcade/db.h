@@ -65,6 +65,20 @@ struct arc_db_col {
  * use the same arc_db (such calls fail with ARC_INTERNAL). */
 typedef int (*arc_db_row_fn)(void *ud, const struct arc_db_col *cols, size_t ncols);
 
+/* A string column as a view (borrowed until the next row). */
+static inline arc_str
+arc_db_col_str(const struct arc_db_col *c)
+{
+    return (arc_str){c->s, c->len};
+}
+
+/* Copies a string column into dst[cap], NUL-terminated, truncated to fit. */
+void arc_db_col_copy(char *dst, size_t cap, const struct arc_db_col *c);
+
+/* An arc_db_row_fn for one-integer results (COUNT(*), an id): stores the first
+ * column of the row into *(int64_t *)ud. */
+int arc_db_row_int(void *ud, const struct arc_db_col *cols, size_t ncols);
+
 /* Runs a statement that returns no rows. affected and insert_id may be NULL. */
 enum arc_err arc_db_exec(arc_db *db, unsigned stmt, const struct arc_db_param *params,
                          size_t nparams, uint64_t *affected, uint64_t *insert_id) ARC_NODISCARD;
