@@ -152,8 +152,6 @@ enum arc_err docs_get(struct catalog *c, int64_t id, arc_str *etag, arc_str *bod
 enum arc_err docs_load(struct catalog *c, int64_t id, arc_str *etag, arc_str *body, bool *active);
 /* Call after every committed write to product id. */
 void docs_invalidate(struct catalog *c, int64_t id);
-/* The cache's health for /health/catalog. */
-enum arc_err docs_cache_ping(struct catalog *c);
 
 /* --- Handlers (handlers.c) and routes (routes.c) -------------------------- */
 

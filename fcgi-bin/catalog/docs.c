@@ -97,9 +97,3 @@ docs_invalidate(struct catalog *c, int64_t id)
 {
     arc_doccache_invalidate(c->docs, id);
 }
-
-enum arc_err
-docs_cache_ping(struct catalog *c)
-{
-    return arc_cache_ping(c->cache);
-}

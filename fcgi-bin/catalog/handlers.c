@@ -547,6 +547,6 @@ handle_health(arc_req *r)
     struct arc_health h;
     arc_health_init(&h);
     arc_health_add(&h, "db", arc_db_ping(c->db), true);
-    arc_health_add(&h, "cache", docs_cache_ping(c), false);
+    arc_health_add(&h, "cache", arc_cache_ping(c->cache), false);
     arc_health_respond(r, &h);
 }
