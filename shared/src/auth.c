@@ -16,6 +16,7 @@
 #include "arcade/httpc.h"
 #include "arcade/json.h"
 #include "arcade/log.h"
+#include "internal/http_internal.h"
 
 #define REALM "Bearer realm=\"arcade\""
 #define CACHE_PREFIX "arcade:session:v1:"
@@ -98,20 +99,14 @@ arc_role_parse(const char *s, size_t len)
     return ARC_ROLE_NONE;
 }
 
-/* Unsigned decimal of 1..18 digits, no sign, no leading zero (except "0"). */
+/* Unsigned decimal of 1..18 digits, no sign, no leading zero (except "0"):
+ * exactly what arc_auth_cache_put writes. */
 static int
 parse_dec(const char *s, size_t len, int64_t *out)
 {
-    if (len == 0 || len > 18 || (len > 1 && s[0] == '0'))
+    if (len == 0 || len > 18 || s[0] == '-' || (len > 1 && s[0] == '0'))
         return -1;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
+    return arc_parse_int64(s, len, out);
 }
 
 /* "<user_id> <role> <expires_at>", single spaces, nothing else. */

@@ -10,6 +10,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "internal/http_internal.h"
+
 enum match { MATCH_NO, MATCH_YES, MATCH_BAD_PARAM };
 
 struct capture {
@@ -26,23 +28,13 @@ text_char(char c)
            c == '_' || c == '~' || c == '-';
 }
 
-/* "{id}": 1..18 decimal digits (so it fits 63 bits without overflow checks),
- * value >= 1. Returns 0 and the value, or -1. */
+/* "{id}": 1..18 decimal digits, no sign, value >= 1. Returns 0 and the value, or -1. */
 static int
 parse_id(const char *s, size_t len, int64_t *out)
 {
-    if (len == 0 || len > 18)
+    if (len == 0 || len > 18 || s[0] == '-' || arc_parse_int64(s, len, out) != 0)
         return -1;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v < 1)
-        return -1;
-    *out = v;
-    return 0;
+    return *out >= 1 ? 0 : -1;
 }
 
 static bool
