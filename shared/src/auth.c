@@ -64,13 +64,8 @@ void
 arc_auth_token_hash(const char *token, size_t len, char out[ARC_TOKEN_HASH_HEX + 1])
 {
     unsigned char digest[crypto_hash_sha256_BYTES];
-    static const char hex[] = "0123456789abcdef";
     crypto_hash_sha256(digest, (const unsigned char *)token, len);
-    for (size_t i = 0; i < sizeof digest; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 0xf];
-    }
-    out[ARC_TOKEN_HASH_HEX] = '\0';
+    sodium_bin2hex(out, ARC_TOKEN_HASH_HEX + 1, digest, sizeof digest);
 }
 
 const char *
