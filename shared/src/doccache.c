@@ -24,7 +24,7 @@ struct local_doc {
 };
 
 struct arc_doccache {
-    char *prefix; /* "arcade:<service>:<kind>:v1" */
+    char *prefix; /* "arcade:<service>:<kind>:v2" */
     arc_cache *cache;
     arc_doc_load_fn load;
     void *load_ud;
@@ -40,7 +40,9 @@ arc_doccache_new(const struct arc_config *cfg, const char *kind, arc_cache *cach
 {
     arc_doccache *dc = arc_xcalloc(1, sizeof *dc);
     arc_buf prefix = ARC_BUF_INIT;
-    arc_buf_printf(&prefix, "arcade:%s:%s:v1", cfg->service, kind);
+    /* v2: one counter per slot (v1 added a table-wide counter). A new version
+     * never reads what an older layout of the counters keyed. */
+    arc_buf_printf(&prefix, "arcade:%s:%s:v2", cfg->service, kind);
     dc->prefix = prefix.ptr;
     dc->cache = cache;
     dc->load = load;

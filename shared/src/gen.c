@@ -1,10 +1,8 @@
 /*
  * gen.c - generation counters in a shared memory mapping (see gen.h).
  *
- * The file holds a header and 2^n 64-bit counters. Slot 0 is the table-wide
- * counter; key k uses slot 1 + (k mod (2^n - 1)). A reader's value for k is
- * the sum of its slot and the table-wide counter: both only grow, so the sum
- * changes whenever either does.
+ * The file holds a header and 2^n 64-bit counters; key k uses slot k mod 2^n.
+ * Counters only grow, so a reader sees a change as a new value.
  */
 #include "arcade/gen.h"
 
@@ -92,14 +90,13 @@ arc_gen_close(arc_gen *g)
 static inline _Atomic uint64_t *
 slot_for(const arc_gen *g, uint64_t key)
 {
-    return &g->file->slots[1 + key % (g->nslots - 1)];
+    return &g->file->slots[key & (g->nslots - 1)];
 }
 
 uint64_t
 arc_gen_get(const arc_gen *g, uint64_t key)
 {
-    uint64_t all = atomic_load_explicit(&g->file->slots[0], memory_order_acquire);
-    return all + atomic_load_explicit(slot_for(g, key), memory_order_acquire);
+    return atomic_load_explicit(slot_for(g, key), memory_order_acquire);
 }
 
 void
@@ -112,10 +109,4 @@ uint64_t
 arc_gen_epoch(const arc_gen *g)
 {
     return atomic_load_explicit(&g->file->epoch, memory_order_acquire);
-}
-
-void
-arc_gen_bump_all(arc_gen *g)
-{
-    atomic_fetch_add_explicit(&g->file->slots[0], 1, memory_order_acq_rel);
 }

@@ -50,9 +50,10 @@ bumps_are_seen_through_another_mapping(void **state)
     assert_int_not_equal(arc_gen_get(b, 42), before);
     assert_int_equal(arc_gen_get(b, 43), other); /* a different slot is untouched */
 
-    uint64_t k = arc_gen_get(b, 43);
-    arc_gen_bump_all(a);
-    assert_int_not_equal(arc_gen_get(b, 43), k);
+    /* 2^8 slots: 42 and 42 + 256 share one; a collision only costs a spurious miss. */
+    uint64_t shared = arc_gen_get(b, 42 + 256);
+    arc_gen_bump(a, 42);
+    assert_int_equal(arc_gen_get(b, 42 + 256), shared + 1);
     assert_int_not_equal(arc_gen_epoch(a), 0);
     assert_int_equal(arc_gen_epoch(a), arc_gen_epoch(b));
     arc_gen_close(a);

@@ -19,14 +19,12 @@ typedef struct arc_gen arc_gen;
 arc_gen *arc_gen_open(const char *path, unsigned slots_log2);
 void arc_gen_close(arc_gen *g);
 
-/* Counter for key, combined with the table-wide counter (bumped by changes that
- * touch many documents). Acquire ordering. */
+/* Counter for key (acquire ordering). */
 uint64_t arc_gen_get(const arc_gen *g, uint64_t key);
 void arc_gen_bump(arc_gen *g, uint64_t key);
 /* A random non-zero number drawn when the table file was created. Counters
  * restart from zero with a new file, so anything keyed by counter values
  * elsewhere (memcached keys) must include the epoch too. */
 uint64_t arc_gen_epoch(const arc_gen *g);
-void arc_gen_bump_all(arc_gen *g);
 
 #endif

@@ -12,14 +12,11 @@
  * "unavailable" (503); any other makes it "degraded" (still 200). */
 struct arc_health {
     json_object *checks;
-    json_object *details; /* extra top-level members, NULL until the first */
-    int state;            /* 0 ok, 1 degraded, 2 unavailable */
+    int state; /* 0 ok, 1 degraded, 2 unavailable */
 };
 
 void arc_health_init(struct arc_health *h);
 void arc_health_add(struct arc_health *h, const char *name, enum arc_err result, bool critical);
-/* Adds a top-level member beside "checks", e.g. "outbox_backlog": 3 (takes over value). */
-void arc_health_detail(struct arc_health *h, const char *name, json_object *value);
 /* Answers {"status":…,"checks":{…},…} and frees the report. */
 void arc_health_respond(arc_req *r, struct arc_health *h);
 
