@@ -7,6 +7,7 @@ void
 arc_health_init(struct arc_health *h)
 {
     h->checks = json_object_new_object();
+    h->details = NULL;
     h->state = 0;
 }
 
@@ -23,6 +24,14 @@ arc_health_add(struct arc_health *h, const char *name, enum arc_err result, bool
 }
 
 void
+arc_health_detail(struct arc_health *h, const char *name, json_object *value)
+{
+    if (h->details == NULL)
+        h->details = json_object_new_object();
+    json_object_object_add(h->details, name, value);
+}
+
+void
 arc_health_respond(arc_req *r, struct arc_health *h)
 {
     static const char *const names[] = {"ok", "degraded", "unavailable"};
@@ -30,6 +39,9 @@ arc_health_respond(arc_req *r, struct arc_health *h)
     json_object_object_add(o, "status", json_object_new_string(names[h->state]));
     json_object_object_add(o, "checks", h->checks);
     h->checks = NULL;
+    if (h->details != NULL)
+        json_object_object_add(o, "details", h->details);
+    h->details = NULL;
     arc_resp_header(r, "Cache-Control", "no-store");
     arc_respond_json(r, h->state == 2 ? 503 : 200, o);
 }

@@ -12,12 +12,16 @@
  * "unavailable" (503); any other makes it "degraded" (still 200). */
 struct arc_health {
     json_object *checks;
-    int state; /* 0 ok, 1 degraded, 2 unavailable */
+    json_object *details; /* NULL until arc_health_detail */
+    int state;            /* 0 ok, 1 degraded, 2 unavailable */
 };
 
 void arc_health_init(struct arc_health *h);
 void arc_health_add(struct arc_health *h, const char *name, enum arc_err result, bool critical);
-/* Answers {"status":…,"checks":{…},…} and frees the report. */
+/* Adds a member to the report's "details" object (e.g. "outbox":{"rows":3}),
+ * taking ownership of value. */
+void arc_health_detail(struct arc_health *h, const char *name, json_object *value);
+/* Answers {"status":…,"checks":{…}[,"details":{…}]} and frees the report. */
 void arc_health_respond(arc_req *r, struct arc_health *h);
 
 /* Answers a data-layer failure: ARC_UNAVAILABLE -> 503 unavailable with
