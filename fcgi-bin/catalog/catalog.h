@@ -4,6 +4,7 @@
 #ifndef CATALOG_H
 #define CATALOG_H
 
+#include <arcade/amqp.h>
 #include <arcade/auth.h>
 #include <arcade/buf.h>
 #include <arcade/cache.h>
@@ -36,7 +37,9 @@ struct catalog {
     arc_httpc *http;      /* to the users service (session lookups) */
     struct arc_auth auth; /* operator key + sessions */
     arc_doccache *docs;   /* product documents (docs.c) */
+    arc_amqp *amqp;       /* the broker link, for health only (events go through the outbox) */
     arc_buf doc;          /* scratch for one document */
+    arc_buf envelope;     /* scratch for one event */
 };
 
 /* --- Rendering (render.c): pure functions, no I/O ------------------------- */
@@ -53,9 +56,15 @@ struct product_view {
     bool active;
     int64_t version;
     arc_str created_at, updated_at;
+    /* Events and the export only: slugs of the category chain, root first,
+     * separated by spaces ("" without a category). */
+    arc_str category_path;
 };
 
 void product_render(const struct product_view *p, arc_buf *out);
+/* The document of an event or of the export: product_render's members plus
+ * "category_path":["electronics","audio"]. */
+void product_render_event(const struct product_view *p, arc_buf *out);
 /* Strong ETag "p<id>-v<version>" into out (at least 48 bytes); returns its length. */
 size_t product_etag(int64_t id, int64_t version, char *out, size_t outlen);
 /* RFC 7232 list match: value is "*" or a comma-separated list of entity tags
@@ -119,18 +128,34 @@ enum arc_err store_product_get(arc_db *db, int64_t id, product_fn fn, void *ud) 
 enum arc_err store_product_list(arc_db *db, const char *category_path, enum product_sort sort,
                                 int64_t limit, int64_t offset, product_fn fn, void *ud,
                                 int64_t *total) ARC_NODISCARD;
-enum arc_err store_product_create(arc_db *db, const struct product_input *in,
+/* What a product write needs besides the database: its event goes into the
+ * outbox in the same transaction (docs/events.md). */
+struct store_writer {
+    arc_db *db;
+    const struct arc_trace *trace; /* the request's, carried by the event */
+    arc_buf *doc, *envelope;       /* scratch */
+};
+
+enum arc_err store_product_create(const struct store_writer *w, const struct product_input *in,
                                   int64_t *id) ARC_NODISCARD;
 /* Applies the fields present in in. if_match (may be NULL) is the If-Match
  * header: when it does not match the current ETag, nothing changes and
  * *precondition_failed is set. ARC_NOT_FOUND, ARC_CONFLICT (duplicate sku). */
-enum arc_err store_product_update(arc_db *db, int64_t id, const struct product_input *in,
-                                  const char *if_match, bool *precondition_failed) ARC_NODISCARD;
+enum arc_err store_product_update(const struct store_writer *w, int64_t id,
+                                  const struct product_input *in, const char *if_match,
+                                  bool *precondition_failed) ARC_NODISCARD;
 /* Sets on_hand. *below_reserved is set (and nothing changes) when on_hand is
  * less than the units reserved. */
-enum arc_err store_inventory_set(arc_db *db, int64_t id, int64_t on_hand,
+enum arc_err store_inventory_set(const struct store_writer *w, int64_t id, int64_t on_hand,
                                  bool *below_reserved) ARC_NODISCARD;
-enum arc_err store_product_deactivate(arc_db *db, int64_t id) ARC_NODISCARD;
+/* Already inactive: ARC_OK without a change or an event. */
+enum arc_err store_product_deactivate(const struct store_writer *w, int64_t id) ARC_NODISCARD;
+/* Products (active or not) with id > after, by id, at most limit, each with
+ * its category_path. */
+enum arc_err store_product_export(arc_db *db, int64_t after, int64_t limit, product_fn fn,
+                                  void *ud) ARC_NODISCARD;
+/* Events waiting in the outbox, and the age of the oldest in ms. */
+enum arc_err store_outbox_backlog(arc_db *db, int64_t *rows, int64_t *oldest_ms) ARC_NODISCARD;
 
 enum arc_err store_category_find(arc_db *db, const char *slug, size_t len,
                                  struct category_row *out) ARC_NODISCARD;
@@ -164,6 +189,7 @@ void handle_inventory_put(arc_req *r);
 void handle_category_list(arc_req *r);
 void handle_category_get(arc_req *r);
 void handle_category_create(arc_req *r);
+void handle_product_export(arc_req *r);
 void handle_health(arc_req *r);
 
 extern const struct arc_route catalog_routes[];

@@ -150,6 +150,59 @@ handle_product_list(arc_req *r)
     arc_respond_raw(r, 200, NULL, out->ptr, out->len);
 }
 
+/* ---- export (internal): every product, for rebuilding read models -------- */
+
+#define EXPORT_LIMIT_MAX 1000
+
+struct export_state {
+    arc_buf *out;
+    size_t n;
+    int64_t last_id;
+};
+
+static void
+on_export_item(void *ud, const struct product_view *p)
+{
+    struct export_state *st = ud;
+    arc_buf_printf(st->out, "%s{\"version\":%lld,\"data\":", st->n++ > 0 ? "," : "",
+                   (long long)p->version);
+    product_render_event(p, st->out);
+    arc_buf_append_char(st->out, '}');
+    st->last_id = p->id;
+}
+
+/* GET /internal/v1/products/export?after=&limit= : products with id > after
+ * (active or not) in id order, each with its version and the document its
+ * events carry; "next_after" is null after the last page. */
+void
+handle_product_export(arc_req *r)
+{
+    struct catalog *c = r->ctx;
+    json_object *fields = NULL;
+    int64_t after, limit;
+    (void)arc_req_query_int(r, "after", 0, 0, INT64_MAX, &after, &fields);
+    (void)arc_req_query_int(r, "limit", 500, 1, EXPORT_LIMIT_MAX, &limit, &fields);
+    if (fields != NULL) {
+        arc_respond_error(r, 400, "invalid_parameter", "invalid query parameter", fields);
+        return;
+    }
+    arc_buf *out = &c->doc;
+    arc_buf_reset(out);
+    arc_buf_append_str(out, "{\"items\":[");
+    struct export_state st = {out, 0, after};
+    enum arc_err e = store_product_export(c->db, after, limit, on_export_item, &st);
+    if (e != ARC_OK) {
+        arc_respond_failure(r, e);
+        return;
+    }
+    if ((int64_t)st.n == limit)
+        arc_buf_printf(out, "],\"next_after\":%lld}", (long long)st.last_id);
+    else
+        arc_buf_append_str(out, "],\"next_after\":null}");
+    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_raw(r, 200, NULL, out->ptr, out->len);
+}
+
 /* ---- writing products ----------------------------------------------------- */
 
 /* Reads the product fields of a create (all required ones present) or of a
@@ -226,6 +279,14 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
 }
 
 /* Answers with the product as it is now in the database, with its ETag. */
+/* A product write of this request: its event carries the request's trace. */
+static struct store_writer
+writer(arc_req *r)
+{
+    struct catalog *c = r->ctx;
+    return (struct store_writer){c->db, &r->trace, &c->doc, &c->envelope};
+}
+
 static void
 respond_product(arc_req *r, int status, int64_t id)
 {
@@ -258,7 +319,8 @@ handle_product_create(arc_req *r)
         goto out;
     }
     int64_t id = 0;
-    if (product_failed(r, store_product_create(c->db, &in, &id)))
+    const struct store_writer w = writer(r);
+    if (product_failed(r, store_product_create(&w, &in, &id)))
         goto out;
     docs_invalidate(c, id);
     arc_resp_header(r, "Location", "/api/v1/products/%lld", (long long)id);
@@ -283,8 +345,9 @@ handle_product_update(arc_req *r)
         goto out;
     }
     bool precondition_failed = false;
-    enum arc_err e = store_product_update(c->db, id, &in, arc_req_header(r, "HTTP_IF_MATCH"),
-                                          &precondition_failed);
+    const struct store_writer w = writer(r);
+    enum arc_err e =
+        store_product_update(&w, id, &in, arc_req_header(r, "HTTP_IF_MATCH"), &precondition_failed);
     if (product_failed(r, e))
         goto out;
     if (precondition_failed) {
@@ -305,7 +368,8 @@ handle_product_delete(arc_req *r)
     int64_t id = r->params[0].i;
     if (!require_admin(r))
         return;
-    if (product_failed(r, store_product_deactivate(c->db, id)))
+    const struct store_writer w = writer(r);
+    if (product_failed(r, store_product_deactivate(&w, id)))
         return;
     docs_invalidate(c, id);
     arc_respond_empty(r, 204);
@@ -327,7 +391,8 @@ handle_inventory_put(arc_req *r)
         return;
     }
     bool below_reserved = false;
-    if (product_failed(r, store_inventory_set(c->db, id, on_hand, &below_reserved)))
+    const struct store_writer w = writer(r);
+    if (product_failed(r, store_inventory_set(&w, id, on_hand, &below_reserved)))
         return;
     if (below_reserved) {
         arc_field_error(&fields, "on_hand", "must not be below the units already reserved");
@@ -546,7 +611,18 @@ handle_health(arc_req *r)
     struct catalog *c = r->ctx;
     struct arc_health h;
     arc_health_init(&h);
-    arc_health_add(&h, "db", arc_db_ping(c->db), true);
+    enum arc_err db = arc_db_ping(c->db);
+    arc_health_add(&h, "db", db, true);
     arc_health_add(&h, "cache", arc_cache_ping(c->cache), false);
+    /* Events wait in the outbox while the broker is away: degraded, not down. */
+    if (c->amqp != NULL)
+        arc_health_add(&h, "broker", arc_amqp_ensure(c->amqp), false);
+    int64_t rows = 0, oldest_ms = 0;
+    if (db == ARC_OK && store_outbox_backlog(c->db, &rows, &oldest_ms) == ARC_OK) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "pending", json_object_new_int64(rows));
+        json_object_object_add(o, "oldest_ms", json_object_new_int64(oldest_ms));
+        arc_health_detail(&h, "outbox", o);
+    }
     arc_health_respond(r, &h);
 }

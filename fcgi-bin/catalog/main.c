@@ -6,13 +6,17 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <arcade/events.h>
 #include <arcade/httpc.h>
 #include <arcade/log.h>
 #include <arcade/server.h>
 
+/* Without arguments: a FastCGI responder. `arcade-catalog relay`: the
+ * service's outbox relay (events.h), supervised like the pools. */
 int
-main(void)
+main(int argc, char **argv)
 {
     static struct catalog c;
     if (arc_config_load(&c.cfg, "catalog") != 0)
@@ -21,6 +25,19 @@ main(void)
         fprintf(stderr, "catalog: cannot open log %s\n", c.cfg.log_file);
         return EXIT_FAILURE;
     }
+    if (argc > 1) {
+        int status = EXIT_FAILURE;
+        if (argc == 2 && strcmp(argv[1], "relay") == 0)
+            status = arc_relay_main(&c.cfg);
+        else
+            fprintf(stderr, "usage: arcade-catalog [relay]\n");
+        arc_log_close();
+        return status;
+    }
+    struct arc_amqp_options amqp;
+    arc_amqp_options_from_env(&amqp);
+    if (amqp.urls[0] != '\0')
+        c.amqp = arc_amqp_new(&amqp);
     c.db = arc_db_new(&c.cfg.db, catalog_sql, catalog_nsql);
     c.cache = arc_cache_new(c.cfg.memcached, c.cfg.cache_timeout_ms);
     c.http = arc_httpc_new(CATALOG_HTTP_TIMEOUT_MS);
@@ -45,6 +62,8 @@ main(void)
     int rc = arc_server_run(&svc);
     arc_log_info("catalog worker stopping");
     docs_cleanup(&c);
+    arc_buf_cleanup(&c.envelope);
+    arc_amqp_free(c.amqp);
     arc_httpc_free(c.http);
     arc_cache_free(c.cache);
     arc_db_free(c.db);

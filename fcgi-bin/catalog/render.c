@@ -39,6 +39,25 @@ product_render(const struct product_view *p, arc_buf *out)
     arc_buf_append_char(out, '}');
 }
 
+void
+product_render_event(const struct product_view *p, arc_buf *out)
+{
+    product_render(p, out);
+    out->len--; /* the closing brace */
+    arc_buf_append_str(out, ",\"category_path\":[");
+    const char *s = p->category_path.ptr;
+    const char *end = p->category_path.len > 0 ? s + p->category_path.len : s;
+    for (bool first = true; s < end; first = false) {
+        const char *sp = memchr(s, ' ', (size_t)(end - s));
+        const char *stop = sp ? sp : end;
+        if (!first)
+            arc_buf_append_char(out, ',');
+        arc_buf_append_json_string(out, s, (size_t)(stop - s));
+        s = stop + 1;
+    }
+    arc_buf_append_str(out, "]}");
+}
+
 size_t
 product_etag(int64_t id, int64_t version, char *out, size_t outlen)
 {

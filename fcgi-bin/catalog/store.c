@@ -4,6 +4,8 @@
  */
 #include "catalog.h"
 
+#include <arcade/events.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +17,14 @@
     "SELECT p.id, p.sku, p.name, p.description, p.price, p.currency, p.category_id, c.slug, "      \
     "c.name, p.on_hand - p.reserved, p.active, p.version, " TS("p.created_at") ", " TS(            \
         "p.updated_at") " FROM products p LEFT JOIN categories c ON c.id = p.category_id "
+/* The product as events and the export carry it: PRODUCT_SELECT's columns and
+ * the slugs of its category's chain, root first, space-separated. */
+#define EVENT_SELECT                                                                               \
+    "SELECT p.id, p.sku, p.name, p.description, p.price, p.currency, p.category_id, c.slug, "      \
+    "c.name, p.on_hand - p.reserved, p.active, p.version, " TS("p.created_at") ", " TS(            \
+        "p.updated_at") ", (SELECT GROUP_CONCAT(a.slug ORDER BY LENGTH(a.path) SEPARATOR ' ') "    \
+                        "FROM categories a WHERE c.path LIKE CONCAT(a.path, '%')) "                \
+                        "FROM products p LEFT JOIN categories c ON c.id = p.category_id "
 #define LIST_ALL PRODUCT_SELECT "WHERE p.active = 1 ORDER BY "
 #define LIST_CAT PRODUCT_SELECT "WHERE p.active = 1 AND c.path LIKE ? ORDER BY "
 #define PAGE " LIMIT ? OFFSET ?"
@@ -35,6 +45,10 @@ enum {
     ST_CATEGORY_CHILDREN,
     ST_CATEGORY_INSERT,
     ST_CATEGORY_SET_PATH,
+    ST_PRODUCT_EVENT,
+    ST_PRODUCT_EXPORT,
+    ST_OUTBOX_ADD,
+    ST_OUTBOX_BACKLOG,
     ST_COUNT
 };
 
@@ -72,6 +86,10 @@ const char *const catalog_sql[] = {
                              "WHERE parent_id = ? ORDER BY name, id",
     [ST_CATEGORY_INSERT] = "INSERT INTO categories (slug, name, parent_id) VALUES (?, ?, ?)",
     [ST_CATEGORY_SET_PATH] = "UPDATE categories SET path = CONCAT(?, id, '/') WHERE id = ?",
+    [ST_PRODUCT_EVENT] = EVENT_SELECT "WHERE p.id = ?",
+    [ST_PRODUCT_EXPORT] = EVENT_SELECT "WHERE p.id > ? ORDER BY p.id LIMIT ?",
+    [ST_OUTBOX_ADD] = ARC_OUTBOX_INSERT_SQL,
+    [ST_OUTBOX_BACKLOG] = ARC_OUTBOX_BACKLOG_SQL,
 };
 const size_t catalog_nsql = ARC_ARRAY_LEN(catalog_sql);
 _Static_assert(ARC_ARRAY_LEN(catalog_sql) == ST_COUNT, "one SQL text per statement");
@@ -82,9 +100,10 @@ _Static_assert(ARC_ARRAY_LEN(catalog_sql) == ST_COUNT, "one SQL text per stateme
 /* ---- products -------------------------------------------------------------- */
 
 #define PRODUCT_NCOLS 14
-static const enum arc_db_type product_types[PRODUCT_NCOLS] = {
-    ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR, ARC_DB_INT,
-    ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_INT, ARC_DB_INT, ARC_DB_STR, ARC_DB_STR,
+#define EVENT_NCOLS 15
+static const enum arc_db_type product_types[EVENT_NCOLS] = {
+    ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR,
+    ARC_DB_STR, ARC_DB_INT, ARC_DB_INT, ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR,
 };
 
 struct product_cb {
@@ -113,14 +132,16 @@ on_product_row(void *ud, const struct arc_db_col *c, size_t ncols)
         .created_at = arc_db_col_str(&c[12]),
         .updated_at = arc_db_col_str(&c[13]),
     };
+    if (ncols == EVENT_NCOLS)
+        p.category_path = arc_db_col_str(&c[14]);
     cb->fn(cb->ud, &p);
     return 0;
 }
 
 static void
-product_cols(struct arc_db_col cols[PRODUCT_NCOLS])
+product_cols(struct arc_db_col *cols, size_t ncols)
 {
-    for (size_t i = 0; i < PRODUCT_NCOLS; i++)
+    for (size_t i = 0; i < ncols; i++)
         cols[i] = (struct arc_db_col){.type = product_types[i]};
 }
 
@@ -131,7 +152,7 @@ store_product_get(arc_db *db, int64_t id, product_fn fn, void *ud)
     struct arc_db_col cols[PRODUCT_NCOLS];
     struct product_cb cb = {fn, ud};
     uint64_t n = 0;
-    product_cols(cols);
+    product_cols(cols, PRODUCT_NCOLS);
     enum arc_err e =
         arc_db_query(db, ST_PRODUCT_GET, p, 1, cols, PRODUCT_NCOLS, on_product_row, &cb, &n);
     if (e == ARC_OK && n == 0)
@@ -162,10 +183,93 @@ store_product_list(arc_db *db, const char *category_path, enum product_sort sort
     p[np++] = ARC_DB_P_INT(offset);
     struct arc_db_col cols[PRODUCT_NCOLS];
     struct product_cb cb = {fn, ud};
-    product_cols(cols);
+    product_cols(cols, PRODUCT_NCOLS);
     unsigned st = (category_path ? ST_LIST_CAT : ST_LIST_ALL) + (unsigned)sort;
     return arc_db_query(db, st, p, np, cols, PRODUCT_NCOLS, on_product_row, &cb, NULL);
 }
+
+/* ---- events ------------------------------------------------------------------ */
+
+struct event_doc {
+    arc_buf *out;
+    int64_t version;
+};
+
+static void
+on_event_product(void *ud, const struct product_view *p)
+{
+    struct event_doc *d = ud;
+    arc_buf_reset(d->out);
+    product_render_event(p, d->out);
+    d->version = p->version;
+}
+
+/* Inside the write's transaction: the product as it is now, as event type,
+ * into the outbox. */
+static enum arc_err
+emit(const struct store_writer *w, int64_t id, const char *type)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
+    struct arc_db_col cols[EVENT_NCOLS];
+    struct event_doc doc = {w->doc, 0};
+    struct product_cb cb = {on_event_product, &doc};
+    uint64_t n = 0;
+    product_cols(cols, EVENT_NCOLS);
+    enum arc_err e =
+        arc_db_query(w->db, ST_PRODUCT_EVENT, p, 1, cols, EVENT_NCOLS, on_product_row, &cb, &n);
+    if (e != ARC_OK)
+        return e;
+    if (n == 0)
+        return ARC_INTERNAL; /* written in this very transaction */
+    char key[32];
+    snprintf(key, sizeof key, "product:%lld", (long long)id);
+    const struct arc_event ev = {
+        .type = type,
+        .source = "catalog",
+        .key = key,
+        .version = doc.version,
+        .data = {w->doc->ptr, w->doc->len},
+        .trace = w->trace,
+    };
+    return arc_outbox_add(w->db, ST_OUTBOX_ADD, &ev, w->envelope);
+}
+
+enum arc_err
+store_product_export(arc_db *db, int64_t after, int64_t limit, product_fn fn, void *ud)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(after), ARC_DB_P_INT(limit)};
+    struct arc_db_col cols[EVENT_NCOLS];
+    struct product_cb cb = {fn, ud};
+    product_cols(cols, EVENT_NCOLS);
+    return arc_db_query(db, ST_PRODUCT_EXPORT, p, 2, cols, EVENT_NCOLS, on_product_row, &cb, NULL);
+}
+
+enum arc_err
+store_outbox_backlog(arc_db *db, int64_t *rows, int64_t *oldest_ms)
+{
+    return arc_outbox_backlog(db, ST_OUTBOX_BACKLOG, rows, oldest_ms);
+}
+
+/* Returns the result of call, run up to TX_ATTEMPTS times while it hits deadlocks. */
+#define RETURN_RETRYING(call)                                                                      \
+    do {                                                                                           \
+        enum arc_err tx_e_ = ARC_RETRY;                                                            \
+        for (int tx_i_ = 0; tx_i_ < TX_ATTEMPTS && tx_e_ == ARC_RETRY; tx_i_++)                    \
+            tx_e_ = (call);                                                                        \
+        return tx_e_;                                                                              \
+    } while (0)
+
+/* Ends a write transaction: commit when e is ARC_OK, otherwise roll back. */
+static enum arc_err
+finish(arc_db *db, enum arc_err e)
+{
+    if (e == ARC_OK)
+        return arc_db_commit(db);
+    arc_db_rollback(db);
+    return e;
+}
+
+/* ---- product writes: each one transaction with its event -------------------- */
 
 static struct arc_db_param
 opt_category(const struct product_input *in)
@@ -173,8 +277,8 @@ opt_category(const struct product_input *in)
     return in->category_id > 0 ? ARC_DB_P_INT(in->category_id) : ARC_DB_P_NULL();
 }
 
-enum arc_err
-store_product_create(arc_db *db, const struct product_input *in, int64_t *id)
+static enum arc_err
+create_once(const struct store_writer *w, const struct product_input *in, int64_t *id)
 {
     struct arc_db_param p[] = {
         ARC_DB_P_STRN(in->sku.ptr, in->sku.len),
@@ -187,9 +291,20 @@ store_product_create(arc_db *db, const struct product_input *in, int64_t *id)
         ARC_DB_P_INT((in->set & F_ACTIVE) ? in->active : true),
     };
     uint64_t insert_id = 0;
-    enum arc_err e = arc_db_exec(db, ST_PRODUCT_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
+    enum arc_err e = arc_db_begin(w->db);
+    if (e != ARC_OK)
+        return e;
+    e = arc_db_exec(w->db, ST_PRODUCT_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
     *id = (int64_t)insert_id;
-    return e;
+    if (e == ARC_OK)
+        e = emit(w, *id, "product.created");
+    return finish(w->db, e);
+}
+
+enum arc_err
+store_product_create(const struct store_writer *w, const struct product_input *in, int64_t *id)
+{
+    RETURN_RETRYING(create_once(w, in, id));
 }
 
 struct lock_row {
@@ -226,22 +341,23 @@ flag(const struct product_input *in, unsigned f)
 }
 
 static enum arc_err
-update_once(arc_db *db, int64_t id, const struct product_input *in, const char *if_match,
-            bool *precondition_failed)
+update_once(const struct store_writer *w, int64_t id, const struct product_input *in,
+            const char *if_match, bool *precondition_failed)
 {
     struct lock_row row;
-    enum arc_err e = arc_db_begin(db);
+    enum arc_err e = arc_db_begin(w->db);
     if (e != ARC_OK)
         return e;
-    e = lock_product(db, id, &row);
+    e = lock_product(w->db, id, &row);
     if (e != ARC_OK)
-        goto out;
+        return finish(w->db, e);
     if (if_match != NULL) {
         char etag[48];
         size_t len = product_etag(id, row.version, etag, sizeof etag);
         if (!etag_list_matches(if_match, etag, len, false)) {
             *precondition_failed = true;
-            goto out;
+            arc_db_rollback(w->db);
+            return ARC_OK;
         }
     }
     struct arc_db_param p[] = {
@@ -254,66 +370,79 @@ update_once(arc_db *db, int64_t id, const struct product_input *in, const char *
         flag(in, F_ACTIVE),      ARC_DB_P_INT(in->active),
         ARC_DB_P_INT(id),
     };
-    e = arc_db_exec(db, ST_PRODUCT_UPDATE, p, ARC_ARRAY_LEN(p), NULL, NULL);
+    e = arc_db_exec(w->db, ST_PRODUCT_UPDATE, p, ARC_ARRAY_LEN(p), NULL, NULL);
     if (e == ARC_OK)
-        return arc_db_commit(db);
-out:
-    arc_db_rollback(db);
-    return e;
+        e = emit(w, id, "product.updated");
+    return finish(w->db, e);
 }
 
 enum arc_err
-store_product_update(arc_db *db, int64_t id, const struct product_input *in, const char *if_match,
-                     bool *precondition_failed)
+store_product_update(const struct store_writer *w, int64_t id, const struct product_input *in,
+                     const char *if_match, bool *precondition_failed)
 {
-    enum arc_err e = ARC_RETRY;
     *precondition_failed = false;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = update_once(db, id, in, if_match, precondition_failed);
-    return e;
+    RETURN_RETRYING(update_once(w, id, in, if_match, precondition_failed));
 }
 
-enum arc_err
-store_inventory_set(arc_db *db, int64_t id, int64_t on_hand, bool *below_reserved)
+/* After a conditional update touched no row: ARC_NOT_FOUND for an unknown
+ * product, else ARC_OK (the condition did not hold). */
+static enum arc_err
+exists(arc_db *db, int64_t id)
+{
+    struct lock_row row;
+    return lock_product(db, id, &row);
+}
+
+static enum arc_err
+inventory_once(const struct store_writer *w, int64_t id, int64_t on_hand, bool *below_reserved)
 {
     /* One conditional statement: the reserved count is never read into C and
      * written back, so a concurrent reservation cannot be lost. */
     struct arc_db_param p[] = {ARC_DB_P_INT(on_hand), ARC_DB_P_INT(id), ARC_DB_P_INT(on_hand)};
     uint64_t affected = 0;
     *below_reserved = false;
-    enum arc_err e = arc_db_exec(db, ST_INVENTORY_SET, p, 3, &affected, NULL);
-    if (e != ARC_OK || affected == 1)
-        return e;
-    /* Unknown product, or on_hand below what is reserved. */
-    struct arc_db_param q[] = {ARC_DB_P_INT(id)};
-    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
-    struct lock_row row;
-    uint64_t n = 0;
-    e = arc_db_query(db, ST_PRODUCT_LOCK, q, 1, cols, 2, on_lock_row, &row, &n);
+    enum arc_err e = arc_db_begin(w->db);
     if (e != ARC_OK)
         return e;
-    if (n == 0)
-        return ARC_NOT_FOUND;
-    *below_reserved = true;
-    return ARC_OK;
+    e = arc_db_exec(w->db, ST_INVENTORY_SET, p, 3, &affected, NULL);
+    if (e == ARC_OK && affected == 1)
+        return finish(w->db, emit(w, id, "inventory.changed"));
+    if (e == ARC_OK) {
+        /* Unknown product, or on_hand below what is reserved. */
+        e = exists(w->db, id);
+        *below_reserved = e == ARC_OK;
+    }
+    arc_db_rollback(w->db);
+    return e;
 }
 
 enum arc_err
-store_product_deactivate(arc_db *db, int64_t id)
+store_inventory_set(const struct store_writer *w, int64_t id, int64_t on_hand, bool *below_reserved)
+{
+    RETURN_RETRYING(inventory_once(w, id, on_hand, below_reserved));
+}
+
+static enum arc_err
+deactivate_once(const struct store_writer *w, int64_t id)
 {
     struct arc_db_param p[] = {ARC_DB_P_INT(id)};
     uint64_t affected = 0;
-    enum arc_err e = arc_db_exec(db, ST_PRODUCT_DEACTIVATE, p, 1, &affected, NULL);
-    if (e != ARC_OK || affected == 1)
+    enum arc_err e = arc_db_begin(w->db);
+    if (e != ARC_OK)
         return e;
-    /* Already inactive (still 204) or unknown. */
-    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
-    struct lock_row row;
-    uint64_t n = 0;
-    e = arc_db_query(db, ST_PRODUCT_LOCK, p, 1, cols, 2, on_lock_row, &row, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
+    e = arc_db_exec(w->db, ST_PRODUCT_DEACTIVATE, p, 1, &affected, NULL);
+    if (e == ARC_OK && affected == 1)
+        return finish(w->db, emit(w, id, "product.deleted"));
+    if (e == ARC_OK)
+        e = exists(w->db, id); /* already inactive (still 204, no event) or unknown */
+    arc_db_rollback(w->db);
     return e;
+}
+
+enum arc_err
+store_product_deactivate(const struct store_writer *w, int64_t id)
+{
+    RETURN_RETRYING(deactivate_once(w, id));
 }
 
 /* ---- categories ------------------------------------------------------------ */
@@ -411,8 +540,5 @@ enum arc_err
 store_category_create(arc_db *db, arc_str slug, arc_str name, const struct category_row *parent,
                       int64_t *id)
 {
-    enum arc_err e = ARC_RETRY;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = category_create_once(db, slug, name, parent, id);
-    return e;
+    RETURN_RETRYING(category_create_once(db, slug, name, parent, id));
 }

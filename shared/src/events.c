@@ -443,7 +443,7 @@ arc_event_parse(const char *body, size_t len, json_object **root, struct arc_eve
 
 #define INBOX_INSERT_SQL "INSERT IGNORE INTO inbox (event_id) VALUES (?)"
 #define INBOX_PURGE_SQL                                                                            \
-    "DELETE FROM inbox WHERE handled_at < UTC_TIMESTAMP(3) - INTERVAL 7 DAY LIMIT 1000"
+    "DELETE FROM inbox WHERE handled_at < CURRENT_TIMESTAMP(3) - INTERVAL 7 DAY LIMIT 1000"
 #define TX_ATTEMPTS 3
 #define DEAD_LETTER_MS 5000
 

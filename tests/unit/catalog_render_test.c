@@ -46,6 +46,42 @@ renders_product_with_category(void **state)
 }
 
 static void
+renders_event_document_with_category_path(void **state)
+{
+    struct product_view p = {.id = 5,
+                             .sku = S("S"),
+                             .name = S("n"),
+                             .description = S(""),
+                             .currency = S("EUR"),
+                             .has_category = true,
+                             .category_id = 2,
+                             .category_slug = S("audio"),
+                             .category_name = S("Audio"),
+                             .created_at = S("t"),
+                             .updated_at = S("u"),
+                             .category_path = S("electronics audio")};
+    arc_buf b = ARC_BUF_INIT;
+    product_render_event(&p, &b);
+    assert_non_null(strstr(b.ptr, "\"updated_at\":\"u\",\"category_path\":[\"electronics\","
+                                  "\"audio\"]}"));
+    assert_int_equal(strlen(b.ptr), b.len);
+
+    /* No category: an empty chain. */
+    p.has_category = false;
+    p.category_path = (arc_str){NULL, 0};
+    arc_buf_reset(&b);
+    product_render_event(&p, &b);
+    assert_non_null(strstr(b.ptr, "\"category\":null,"));
+    assert_non_null(strstr(b.ptr, ",\"category_path\":[]}"));
+    /* One level. */
+    p.category_path = S("books");
+    arc_buf_reset(&b);
+    product_render_event(&p, &b);
+    assert_non_null(strstr(b.ptr, ",\"category_path\":[\"books\"]}"));
+    arc_buf_cleanup(&b);
+}
+
+static void
 renders_null_category(void **state)
 {
     struct product_view p = {.id = 1,
@@ -130,6 +166,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(renders_product_with_category),
         cmocka_unit_test(renders_null_category),
+        cmocka_unit_test(renders_event_document_with_category_path),
         cmocka_unit_test(etag_format_and_matching),
         cmocka_unit_test(knows_active_currencies),
         cmocka_unit_test(sku_and_slug_rules),

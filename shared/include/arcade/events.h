@@ -28,7 +28,7 @@
     "INSERT INTO outbox (event_id, type, aggregate, traceparent, body) VALUES (?, ?, ?, ?, ?)"
 #define ARC_OUTBOX_BACKLOG_SQL                                                                     \
     "SELECT COUNT(*), COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), "                       \
-    "UTC_TIMESTAMP(3)) DIV 1000, 0) FROM outbox"
+    "CURRENT_TIMESTAMP(3)) DIV 1000, 0) FROM outbox"
 
 /* One event to record. Every pointer is borrowed for the call. */
 struct arc_event {
