@@ -1,0 +1,262 @@
+/*
+ * handlers.c - one function per search endpoint. Each validates first and
+ * returns early, calls the store, and answers once.
+ */
+#include "search.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <arcade/events.h>
+#include <arcade/json.h>
+#include <arcade/log.h>
+#include <arcade/service.h>
+
+/* An empty value counts as absent: forms send "?q=&category=". */
+static const char *
+present(const char *v)
+{
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* Reads an optional integer parameter v within [min,max] into *out. */
+static void
+int_param(json_object **fields, const char *key, const char *v, int64_t min, int64_t max,
+          int64_t *out)
+{
+    int64_t n;
+    if (v == NULL)
+        return;
+    if (parse_int(v, &n) != 0 || n < min || n > max) {
+        arc_field_error(fields, key, "must be an integer from %lld to %lld", (long long)min,
+                        (long long)max);
+        return;
+    }
+    *out = n;
+}
+
+static void
+text_param(json_object **fields, const char *key, const char *v, bool *ok)
+{
+    *ok = v == NULL || arc_utf8_chars(v, strlen(v)) <= Q_MAX_CHARS;
+    if (!*ok)
+        arc_field_error(fields, key, "must be at most %d characters", Q_MAX_CHARS);
+}
+
+/* Reads and checks every parameter of GET /search into p. Returns 0, or -1
+ * when it answered 400. */
+static int
+read_search_params(arc_req *r, struct search_params *p, int64_t *page, int64_t *per_page)
+{
+    static const char *const names[] = {"q",        "category", "min_price", "max_price",
+                                        "in_stock", "sort",     "page",      "per_page"};
+    const char *v[ARC_ARRAY_LEN(names)];
+    bool bad = false, ok;
+    for (size_t i = 0; i < ARC_ARRAY_LEN(names) && !bad; i++)
+        v[i] = present(arc_req_query_get(r, names[i], &bad));
+    if (bad)
+        return -1;
+    const char *q = v[0], *category = v[1], *in_stock = v[4], *sort = v[5];
+    json_object *fields = NULL;
+
+    text_param(&fields, "q", q, &ok);
+    if (ok && q != NULL)
+        text_query_parse(q, strlen(q), &p->text);
+    if (category != NULL && !slug_valid(category, strlen(category)))
+        arc_field_error(&fields, "category", "must be a category slug (a-z, 0-9 and '-')");
+    p->category = category;
+    p->min_price = 0;
+    p->max_price = PRICE_MAX;
+    int_param(&fields, "min_price", v[2], 0, PRICE_MAX, &p->min_price);
+    int_param(&fields, "max_price", v[3], 0, PRICE_MAX, &p->max_price);
+    if (p->min_price > p->max_price)
+        arc_field_error(&fields, "max_price", "must not be below min_price");
+    if (in_stock != NULL) {
+        if (strcmp(in_stock, "true") == 0)
+            p->in_stock = true;
+        else if (strcmp(in_stock, "false") != 0)
+            arc_field_error(&fields, "in_stock", "must be true or false");
+    }
+    /* Relevance needs words; without them the newest come first. */
+    p->sort = p->text.mode == TEXT_NONE ? SORT_NEWEST : SORT_RELEVANCE;
+    if (sort != NULL && sort_parse(sort, &p->sort) != 0)
+        arc_field_error(&fields, "sort", "must be one of relevance, price, -price, newest");
+    if (p->sort == SORT_RELEVANCE && p->text.mode == TEXT_NONE)
+        p->sort = SORT_NEWEST;
+    *page = 1;
+    *per_page = PER_PAGE_DEFAULT;
+    int_param(&fields, "page", v[6], 1, 1000000000, page);
+    int64_t n;
+    if (v[7] != NULL && (parse_int(v[7], &n) != 0 || n < 1))
+        arc_field_error(&fields, "per_page", "must be a positive integer");
+    else if (v[7] != NULL)
+        *per_page = n;
+    if (*per_page > PER_PAGE_MAX)
+        *per_page = PER_PAGE_MAX;
+    if ((*page - 1) * *per_page >= RESULT_WINDOW)
+        arc_field_error(&fields, "page",
+                        "only the first %d results can be paged through: narrow the search",
+                        RESULT_WINDOW);
+    if (fields != NULL) {
+        arc_respond_error(r, 400, "invalid_parameter", "invalid query parameter", fields);
+        return -1;
+    }
+    p->limit = *per_page;
+    p->offset = (*page - 1) * *per_page;
+    return 0;
+}
+
+struct items_state {
+    arc_buf *out;
+    size_t n;
+};
+
+static void
+on_item(void *ud, const struct search_item *it)
+{
+    struct items_state *st = ud;
+    if (st->n++ > 0)
+        arc_buf_append_char(st->out, ',');
+    item_render(it, st->out);
+}
+
+void
+handle_search(arc_req *r)
+{
+    struct search *s = r->ctx;
+    struct search_params p = {0};
+    int64_t page, per_page;
+    if (read_search_params(r, &p, &page, &per_page) != 0)
+        return;
+
+    struct facets f;
+    facets_init(&f);
+    arc_buf *out = &s->out;
+    arc_buf_reset(out);
+    arc_buf_append_str(out, "{\"items\":[");
+    enum arc_err e = store_search_facets(s->db, &p, &f);
+    if (e == ARC_OK && f.total > p.offset) {
+        struct items_state st = {out, 0};
+        e = store_search_items(s->db, &p, on_item, &st);
+    }
+    if (e != ARC_OK) {
+        facets_cleanup(&f);
+        arc_respond_failure(r, e);
+        return;
+    }
+    arc_buf_printf(out, "],\"total\":%lld,\"page\":%lld,\"per_page\":%lld,\"facets\":",
+                   (long long)f.total, (long long)page, (long long)per_page);
+    facets_render(&f, out);
+    arc_buf_append_char(out, '}');
+    facets_cleanup(&f);
+    arc_respond_raw(r, 200, NULL, out->ptr, out->len);
+}
+
+static void
+on_suggestion(void *ud, int64_t id, arc_str name)
+{
+    struct items_state *st = ud;
+    arc_buf_append_str(st->out, st->n++ > 0 ? ",{\"id\":" : "{\"id\":");
+    arc_buf_append_uint(st->out, (uint64_t)id);
+    arc_buf_append_str(st->out, ",\"name\":");
+    arc_buf_append_json_string(st->out, name.ptr, name.len);
+    arc_buf_append_char(st->out, '}');
+}
+
+void
+handle_suggest(arc_req *r)
+{
+    struct search *s = r->ctx;
+    bool bad = false, ok;
+    const char *q = present(arc_req_query_get(r, "q", &bad));
+    if (bad)
+        return;
+    json_object *fields = NULL;
+    text_param(&fields, "q", q, &ok);
+    if (!ok) {
+        arc_respond_error(r, 400, "invalid_parameter", "invalid query parameter", fields);
+        return;
+    }
+    struct text_query t = {.mode = TEXT_NONE};
+    if (q != NULL)
+        suggest_query_parse(q, strlen(q), &t);
+    arc_buf *out = &s->out;
+    arc_buf_reset(out);
+    arc_buf_append_str(out, "{\"suggestions\":[");
+    if (t.mode != TEXT_NONE) {
+        struct items_state st = {out, 0};
+        enum arc_err e = store_suggest(s->db, &t, on_suggestion, &st);
+        if (e != ARC_OK) {
+            arc_respond_failure(r, e);
+            return;
+        }
+    }
+    arc_buf_append_str(out, "]}");
+    arc_respond_raw(r, 200, NULL, out->ptr, out->len);
+}
+
+/* ---- health ---------------------------------------------------------------- */
+
+/* The broker is asked only by health checks: the handle is opened on the
+ * first one, with short timeouts (a check must answer quickly). */
+static arc_amqp *
+broker(struct search *s)
+{
+    if (s->amqp == NULL) {
+        struct arc_amqp_options opt = {0};
+        arc_amqp_options_from_env(&opt);
+        opt.connect_timeout_ms = 500;
+        opt.rpc_timeout_ms = 1000;
+        opt.retry_ms = 2000;
+        s->amqp = arc_amqp_new(&opt);
+    }
+    return s->amqp;
+}
+
+/* Messages ready in queue into *obj under key; null when unknown. */
+static int64_t
+depth(arc_amqp *a, const char *queue)
+{
+    uint32_t n = 0;
+    return arc_amqp_queue_depth(a, queue, &n) == ARC_OK ? (int64_t)n : -1;
+}
+
+static json_object *
+count_or_null(int64_t n)
+{
+    return n >= 0 ? json_object_new_int64(n) : NULL;
+}
+
+void
+handle_health(arc_req *r)
+{
+    struct search *s = r->ctx;
+    struct arc_health h;
+    arc_health_init(&h);
+    enum arc_err db = arc_db_ping(s->db);
+    arc_health_add(&h, "db", db, true);
+    arc_amqp *a = broker(s);
+    enum arc_err mq = a != NULL ? arc_amqp_ensure(a) : ARC_UNAVAILABLE;
+    arc_health_add(&h, "broker", mq, false);
+
+    /* How far the read model lags: events waiting (and waiting for a retry),
+     * events given up on, and when a change was last applied. */
+    int64_t waiting = -1, retrying = -1, dead = -1;
+    if (mq == ARC_OK) {
+        waiting = depth(a, SEARCH_QUEUE);
+        retrying = depth(a, SEARCH_QUEUE ".retry");
+        dead = depth(a, SEARCH_QUEUE ".dead");
+    }
+    json_object *lag = json_object_new_object();
+    json_object_object_add(lag, "events",
+                           count_or_null(waiting >= 0 && retrying >= 0 ? waiting + retrying : -1));
+    json_object_object_add(lag, "waiting", count_or_null(waiting));
+    json_object_object_add(lag, "retrying", count_or_null(retrying));
+    arc_health_detail(&h, "lag", lag);
+    arc_health_detail(&h, "dead_letters", count_or_null(dead));
+    char last[32] = "";
+    if (db == ARC_OK && store_last_change(s->db, last) != ARC_OK)
+        last[0] = '\0';
+    arc_health_detail(&h, "last_change_at", last[0] ? json_object_new_string(last) : NULL);
+    arc_health_respond(r, &h);
+}

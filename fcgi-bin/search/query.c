@@ -1,0 +1,405 @@
+/*
+ * query.c - the search service's pure functions: what the user's words
+ * become for MariaDB's full-text index, parameter syntax, and the JSON of
+ * items and facets. No I/O, so unit tests call them directly.
+ */
+#include "search.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- words ------------------------------------------------------------------ */
+
+/* InnoDB's default full-text stop words (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD),
+ * sorted for bsearch (strcmp order). Such a word is never in the index: a
+ * query that requires it finds nothing. */
+static const char *const stopwords[] = {
+    "a",    "about", "an",  "are", "as",   "at",   "be",    "by",  "com",  "de",   "en",   "for",
+    "from", "how",   "i",   "in",  "is",   "it",   "la",    "of",  "on",   "or",   "that", "the",
+    "this", "to",    "und", "was", "what", "when", "where", "who", "will", "with", "www",
+};
+
+static int
+cmp_stopword(const void *k, const void *e)
+{
+    const arc_str *key = k;
+    const char *s = *(const char *const *)e;
+    size_t n = strlen(s);
+    int c = memcmp(key->ptr, s, key->len < n ? key->len : n);
+    if (c != 0)
+        return c;
+    return (key->len > n) - (key->len < n);
+}
+
+bool
+is_stopword(const char *w, size_t len)
+{
+    arc_str key = {w, len};
+    return bsearch(&key, stopwords, ARC_ARRAY_LEN(stopwords), sizeof stopwords[0], cmp_stopword) !=
+           NULL;
+}
+
+/* Decodes the UTF-8 sequence at s[0..len) into *cp; returns its length, or 0
+ * when it is not well-formed (treated as a separator). */
+static size_t
+utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if ((c & 0xE0) == 0xC0) {
+        n = 2;
+        v = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3;
+        v = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4;
+        v = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n > len)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    *cp = v;
+    return n;
+}
+
+/* Letters, digits and '_' make words, as for InnoDB's parser. Beyond ASCII,
+ * everything but the common punctuation and symbol blocks counts as a letter. */
+static bool
+is_word_char(uint32_t cp)
+{
+    if (cp < 0x80)
+        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+               cp == '_';
+    if (cp <= 0xBF || cp == 0xD7 || cp == 0xF7)
+        return false; /* Latin-1 punctuation and symbols, multiplication, division */
+    if (cp >= 0x2000 && cp <= 0x2BFF)
+        return false; /* punctuation, symbols, arrows, maths, shapes */
+    if (cp >= 0x3000 && cp <= 0x303F)
+        return false; /* CJK punctuation */
+    if ((cp >= 0xFE10 && cp <= 0xFE6F) || (cp >= 0xFF00 && cp <= 0xFF0F))
+        return false; /* vertical, small and full-width punctuation */
+    return true;
+}
+
+struct word {
+    const char *p; /* into the query */
+    size_t len;    /* bytes */
+    size_t chars;
+};
+
+/* Splits q into at most Q_MAX_WORDS words. */
+static size_t
+split_words(const char *q, size_t len, struct word *w)
+{
+    size_t n = 0, i = 0;
+    const unsigned char *s = (const unsigned char *)q;
+    while (i < len && n < Q_MAX_WORDS) {
+        uint32_t cp;
+        size_t k = utf8_next(s + i, len - i, &cp);
+        if (k == 0 || !is_word_char(cp)) {
+            i += k ? k : 1;
+            continue;
+        }
+        size_t start = i, chars = 0;
+        while (i < len) {
+            k = utf8_next(s + i, len - i, &cp);
+            if (k == 0 || !is_word_char(cp))
+                break;
+            i += k;
+            chars++;
+        }
+        w[n++] = (struct word){q + start, i - start, chars};
+    }
+    return n;
+}
+
+/* Appends w lower-cased (ASCII) to out[*pos..cap), NUL-terminated; escape
+ * puts a backslash before '_' (a LIKE wildcard). Words only hold letters,
+ * digits and '_', so nothing else needs quoting. */
+static void
+put_word(char *out, size_t cap, size_t *pos, const struct word *w, bool escape)
+{
+    for (size_t i = 0; i < w->len && *pos + 3 < cap; i++) {
+        char c = w->p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (escape && c == '_')
+            out[(*pos)++] = '\\';
+        out[(*pos)++] = c;
+    }
+    out[*pos] = '\0';
+}
+
+static void
+put_str(char *out, size_t cap, size_t *pos, const char *s)
+{
+    while (*s && *pos + 1 < cap)
+        out[(*pos)++] = *s++;
+    out[*pos] = '\0';
+}
+
+static bool
+indexable(const struct word *w)
+{
+    char low[64];
+    if (w->chars < FT_MIN_TOKEN)
+        return false;
+    if (w->len >= sizeof low)
+        return true; /* longer than any stop word */
+    for (size_t i = 0; i < w->len; i++)
+        low[i] = (w->p[i] >= 'A' && w->p[i] <= 'Z') ? (char)(w->p[i] - 'A' + 'a') : w->p[i];
+    return !is_stopword(low, w->len);
+}
+
+/* The full-text expressions of the words w[i] with keep[i]. */
+static void
+build_ft(struct text_query *out, const struct word *w, const bool *keep, size_t n)
+{
+    size_t a = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!keep[i])
+            continue;
+        put_str(out->all, sizeof out->all, &a, a ? " +" : "+");
+        put_word(out->all, sizeof out->all, &a, &w[i], false);
+        put_str(out->all, sizeof out->all, &a, "*");
+        put_str(out->name, sizeof out->name, &m, m ? " " : "");
+        put_word(out->name, sizeof out->name, &m, &w[i], false);
+        put_str(out->name, sizeof out->name, &m, "*");
+    }
+}
+
+void
+text_query_parse(const char *q, size_t len, struct text_query *out)
+{
+    struct word w[Q_MAX_WORDS];
+    bool keep[Q_MAX_WORDS];
+    size_t n = split_words(q, len, w), nkeep = 0;
+    memset(out, 0, sizeof *out);
+    out->nwords = n;
+    for (size_t i = 0; i < n; i++)
+        nkeep += keep[i] = indexable(&w[i]);
+    if (nkeep > 0) {
+        out->mode = TEXT_FT;
+        build_ft(out, w, keep, n);
+        return;
+    }
+    if (n == 0) {
+        out->mode = TEXT_NONE;
+        return;
+    }
+    /* Only words the index cannot see ("tv", "the"): the name starts with
+     * them, or one of its words does ("% tv%"). */
+    out->mode = TEXT_LIKE;
+    size_t s = 0, c = 0;
+    put_str(out->contains, sizeof out->contains, &c, "% ");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            put_str(out->starts, sizeof out->starts, &s, " ");
+            put_str(out->contains, sizeof out->contains, &c, " ");
+        }
+        put_word(out->starts, sizeof out->starts, &s, &w[i], true);
+        put_word(out->contains, sizeof out->contains, &c, &w[i], true);
+    }
+    put_str(out->starts, sizeof out->starts, &s, "%");
+    put_str(out->contains, sizeof out->contains, &c, "%");
+}
+
+void
+suggest_query_parse(const char *q, size_t len, struct text_query *out)
+{
+    struct word w[Q_MAX_WORDS];
+    bool keep[Q_MAX_WORDS];
+    size_t n = split_words(q, len, w);
+    memset(out, 0, sizeof *out);
+    out->nwords = n;
+    if (n == 0) {
+        out->mode = TEXT_NONE;
+        return;
+    }
+    /* Whole words the index cannot see are left out; the word being typed is
+     * a prefix of indexed words ("he" of "headphones") whatever its length. */
+    for (size_t i = 0; i + 1 < n; i++)
+        keep[i] = indexable(&w[i]);
+    keep[n - 1] = true;
+    out->mode = TEXT_FT;
+    build_ft(out, w, keep, n);
+}
+
+/* ---- parameters ------------------------------------------------------------- */
+
+int
+parse_int(const char *s, int64_t *out)
+{
+    bool neg = *s == '-';
+    const char *p = s + neg;
+    int64_t v = 0;
+    if (*p == '\0')
+        return -1;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        if (v > (INT64_MAX - (*p - '0')) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static const char *const sort_names[SORT_COUNT] = {
+    [SORT_RELEVANCE] = "relevance",
+    [SORT_PRICE] = "price",
+    [SORT_PRICE_DESC] = "-price",
+    [SORT_NEWEST] = "newest",
+};
+
+int
+sort_parse(const char *s, enum sort_order *out)
+{
+    for (size_t i = 0; i < SORT_COUNT; i++) {
+        if (strcmp(s, sort_names[i]) == 0) {
+            *out = (enum sort_order)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---- rendering ---------------------------------------------------------------- */
+
+const int64_t price_band_min[PRICE_BANDS] = {0, 1000, 2500, 5000, 10000, 25000, 50000};
+
+static void
+append_str_member(arc_buf *out, const char *name, arc_str v)
+{
+    arc_buf_append_str(out, name);
+    arc_buf_append_json_string(out, v.ptr, v.len);
+}
+
+void
+item_render(const struct search_item *it, arc_buf *out)
+{
+    arc_buf_append_str(out, "{\"id\":");
+    arc_buf_append_uint(out, (uint64_t)it->id);
+    append_str_member(out, ",\"sku\":", it->sku);
+    append_str_member(out, ",\"name\":", it->name);
+    arc_buf_append_str(out, ",\"price\":");
+    arc_buf_append_uint(out, (uint64_t)it->price);
+    append_str_member(out, ",\"currency\":", it->currency);
+    if (it->has_category) {
+        append_str_member(out, ",\"category\":{\"slug\":", it->category_slug);
+        append_str_member(out, ",\"name\":", it->category_name);
+        arc_buf_append_char(out, '}');
+    } else {
+        arc_buf_append_str(out, ",\"category\":null");
+    }
+    arc_buf_append_str(out, it->in_stock ? ",\"in_stock\":true}" : ",\"in_stock\":false}");
+}
+
+void
+facets_init(struct facets *f)
+{
+    memset(f, 0, sizeof *f);
+}
+
+void
+facets_cleanup(struct facets *f)
+{
+    free(f->cats);
+    facets_init(f);
+}
+
+static void
+copy_str(char *dst, size_t cap, const arc_str *s)
+{
+    size_t n = s->len < cap - 1 ? s->len : cap - 1;
+    memcpy(dst, s->ptr, n);
+    dst[n] = '\0';
+}
+
+void
+facets_add(struct facets *f, const arc_str *slug, const arc_str *name, int64_t band, int64_t count)
+{
+    f->total += count;
+    if (band >= 0 && band < PRICE_BANDS)
+        f->bands[band] += count;
+    if (slug == NULL)
+        return;
+    /* Rows come grouped by slug: look at the last category first. */
+    struct facet_category *c = NULL;
+    for (size_t i = f->ncats; i-- > 0;) {
+        if (strlen(f->cats[i].slug) == slug->len &&
+            memcmp(f->cats[i].slug, slug->ptr, slug->len) == 0) {
+            c = &f->cats[i];
+            break;
+        }
+    }
+    if (c == NULL) {
+        if (f->ncats == f->cap) {
+            f->cap = f->cap ? f->cap * 2 : 16;
+            f->cats = arc_xrealloc(f->cats, f->cap * sizeof *f->cats);
+        }
+        c = &f->cats[f->ncats++];
+        copy_str(c->slug, sizeof c->slug, slug);
+        copy_str(c->name, sizeof c->name, name);
+        c->count = 0;
+    }
+    c->count += count;
+}
+
+static int
+cmp_category(const void *a, const void *b)
+{
+    const struct facet_category *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->slug, y->slug);
+}
+
+void
+facets_render(struct facets *f, arc_buf *out)
+{
+    if (f->ncats > 1)
+        qsort(f->cats, f->ncats, sizeof *f->cats, cmp_category);
+    arc_buf_append_str(out, "{\"category\":[");
+    for (size_t i = 0; i < f->ncats && i < CATEGORY_FACET_MAX; i++) {
+        const struct facet_category *c = &f->cats[i];
+        if (i > 0)
+            arc_buf_append_char(out, ',');
+        append_str_member(out, "{\"slug\":", (arc_str){c->slug, strlen(c->slug)});
+        append_str_member(out, ",\"name\":", (arc_str){c->name, strlen(c->name)});
+        arc_buf_append_str(out, ",\"count\":");
+        arc_buf_append_uint(out, (uint64_t)c->count);
+        arc_buf_append_char(out, '}');
+    }
+    arc_buf_append_str(out, "],\"price\":[");
+    bool first = true;
+    for (size_t b = 0; b < PRICE_BANDS; b++) {
+        if (f->bands[b] <= 0)
+            continue;
+        arc_buf_append_str(out, first ? "{\"min\":" : ",{\"min\":");
+        first = false;
+        arc_buf_append_uint(out, (uint64_t)price_band_min[b]);
+        if (b + 1 < PRICE_BANDS) {
+            arc_buf_append_str(out, ",\"max\":");
+            arc_buf_append_uint(out, (uint64_t)price_band_min[b + 1]);
+        } else {
+            arc_buf_append_str(out, ",\"max\":null");
+        }
+        arc_buf_append_str(out, ",\"count\":");
+        arc_buf_append_uint(out, (uint64_t)f->bands[b]);
+        arc_buf_append_char(out, '}');
+    }
+    arc_buf_append_str(out, "]}");
+}
