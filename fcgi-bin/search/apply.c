@@ -32,11 +32,16 @@ search_apply(arc_db *db, int64_t version, json_object *data)
         arc_log_warn("search: product change refused: %s", why);
         return ARC_INVALID;
     }
-    bool applied = false;
-    enum arc_err e = store_product_apply(db, version, &doc, &applied);
+    static const char *const what[] = {
+        [APPLY_OLDER] = "not newer, ignored",
+        [APPLY_INVISIBLE] = "applied",
+        [APPLY_VISIBLE] = "applied (answers changed)",
+    };
+    enum apply_result result;
+    enum arc_err e = store_product_apply(db, version, &doc, &result);
     if (e == ARC_OK)
         arc_log(ARC_LOG_DEBUG, "search: product %lld version %lld %s", (long long)doc.id,
-                (long long)version, applied ? "applied" : "not newer, ignored");
+                (long long)version, what[result]);
     return e;
 }
 

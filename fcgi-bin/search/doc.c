@@ -166,7 +166,20 @@ read_category(json_object *data, struct product_doc *doc, const char **why)
             *why = "category_path holds something other than slugs";
             return -1;
         }
-        doc->path[i] = (arc_str){json_object_get_string(v), (size_t)json_object_get_string_len(v)};
+        arc_str slug = {json_object_get_string(v), (size_t)json_object_get_string_len(v)};
+        for (size_t j = 0; j < i; j++) {
+            if (doc->path[j].len == slug.len && memcmp(doc->path[j].ptr, slug.ptr, slug.len) == 0) {
+                *why = "category_path names a category twice";
+                return -1;
+            }
+        }
+        doc->path[i] = slug;
+        /* Fits: at most CATEGORY_PATH_MAX slugs of SLUG_MAX, each with a separator. */
+        size_t at = strlen(doc->path_str);
+        if (i > 0)
+            doc->path_str[at++] = '/';
+        memcpy(doc->path_str + at, slug.ptr, slug.len);
+        doc->path_str[at + slug.len] = '\0';
     }
     /* The leaf ends the path; no category, no path. */
     const arc_str *leaf = doc->npath ? &doc->path[doc->npath - 1] : NULL;

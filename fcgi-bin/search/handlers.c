@@ -106,6 +106,38 @@ read_search_params(arc_req *r, struct search_params *p, int64_t *page, int64_t *
     return 0;
 }
 
+/* ---- cached answers ----------------------------------------------------------
+ *
+ * An answer is cached in memcached under a key that holds the read model's
+ * generation (store_generation), which every visible change moves in its own
+ * transaction: once a change is committed, every later request computes a new
+ * key, so a cached answer is never older than the last change. Old keys are
+ * never looked up again and expire (ANSWER_TTL_S). Memcached away: answers
+ * are computed every time. */
+
+/* Looks the answer up: ARC_OK (it is in s->out), ARC_NOT_FOUND (compute it,
+ * then answer_store under key), or the database's failure. */
+static enum arc_err
+answer_lookup(struct search *s, const char *kind, const struct search_params *p,
+              const struct text_query *t, char *key, size_t *key_len)
+{
+    uint64_t epoch, generation;
+    enum arc_err e = store_generation(s->db, &epoch, &generation);
+    if (e != ARC_OK)
+        return e;
+    *key_len = answer_key(kind, p, t, epoch, generation, key);
+    if (*key_len > 0 && arc_cache_get(s->cache, key, *key_len, &s->out) == ARC_OK)
+        return ARC_OK;
+    return ARC_NOT_FOUND;
+}
+
+static void
+answer_store(struct search *s, const char *key, size_t key_len)
+{
+    if (key_len > 0)
+        (void)arc_cache_set(s->cache, key, key_len, s->out.ptr, s->out.len, ANSWER_TTL_S);
+}
+
 struct items_state {
     arc_buf *out;
     size_t n;
@@ -129,9 +161,23 @@ handle_search(arc_req *r)
     if (read_search_params(r, &p, &page, &per_page) != 0)
         return;
 
+    /* Searches with words (and unusual price ranges) are worth caching; the
+     * others read a few counters and one page of an index. */
+    arc_buf *out = &s->out;
+    char key[ANSWER_KEY_MAX];
+    size_t key_len = 0;
+    if (s->cache != NULL && !search_uses_summary(&p)) {
+        enum arc_err e = answer_lookup(s, "search", &p, &p.text, key, &key_len);
+        if (e != ARC_NOT_FOUND) {
+            if (e != ARC_OK)
+                arc_respond_failure(r, e);
+            else
+                arc_respond_raw(r, 200, NULL, out->ptr, out->len);
+            return;
+        }
+    }
     struct facets f;
     facets_init(&f);
-    arc_buf *out = &s->out;
     arc_buf_reset(out);
     arc_buf_append_str(out, "{\"items\":[");
     enum arc_err e = store_search_facets(s->db, &p, &f);
@@ -149,6 +195,7 @@ handle_search(arc_req *r)
     facets_render(&f, out);
     arc_buf_append_char(out, '}');
     facets_cleanup(&f);
+    answer_store(s, key, key_len);
     arc_respond_raw(r, 200, NULL, out->ptr, out->len);
 }
 
@@ -181,6 +228,18 @@ handle_suggest(arc_req *r)
     if (q != NULL)
         suggest_query_parse(q, strlen(q), &t);
     arc_buf *out = &s->out;
+    char key[ANSWER_KEY_MAX];
+    size_t key_len = 0;
+    if (s->cache != NULL && t.mode != TEXT_NONE) {
+        enum arc_err e = answer_lookup(s, "suggest", NULL, &t, key, &key_len);
+        if (e != ARC_NOT_FOUND) {
+            if (e != ARC_OK)
+                arc_respond_failure(r, e);
+            else
+                arc_respond_raw(r, 200, NULL, out->ptr, out->len);
+            return;
+        }
+    }
     arc_buf_reset(out);
     arc_buf_append_str(out, "{\"suggestions\":[");
     if (t.mode != TEXT_NONE) {
@@ -192,6 +251,7 @@ handle_suggest(arc_req *r)
         }
     }
     arc_buf_append_str(out, "]}");
+    answer_store(s, key, key_len);
     arc_respond_raw(r, 200, NULL, out->ptr, out->len);
 }
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include <arcade/amqp.h>
 #include <arcade/log.h>
 #include <arcade/server.h>
@@ -41,7 +43,10 @@ main(int argc, char **argv)
         return rc;
     }
     s.db = arc_db_new(&s.cfg.db, search_sql, search_nsql);
-    if (s.db == NULL) {
+    /* Without memcached, answers are computed every time. */
+    if (s.cfg.memcached[0] != '\0')
+        s.cache = arc_cache_new(s.cfg.memcached, s.cfg.cache_timeout_ms);
+    if (s.db == NULL || sodium_init() < 0) {
         arc_log_error("search: cannot start");
         return EXIT_FAILURE;
     }
@@ -56,6 +61,7 @@ main(int argc, char **argv)
     int rc = arc_server_run(&svc);
     arc_log_info("search worker stopping");
     arc_amqp_free(s.amqp);
+    arc_cache_free(s.cache);
     arc_buf_cleanup(&s.out);
     arc_db_free(s.db);
     arc_log_close();

@@ -5,8 +5,11 @@
  */
 #include "search.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 /* ---- words ------------------------------------------------------------------ */
 
@@ -280,6 +283,37 @@ sort_parse(const char *s, enum sort_order *out)
 
 const int64_t price_band_min[PRICE_BANDS] = {0, 1000, 2500, 5000, 10000, 25000, 50000};
 
+int
+price_band(int64_t price)
+{
+    int b = 0;
+    while (b + 1 < PRICE_BANDS && price >= price_band_min[b + 1])
+        b++;
+    return b;
+}
+
+bool
+price_range_bands(int64_t min_price, int64_t max_price, int *lo, int *hi)
+{
+    int l = price_band(min_price), h = price_band(max_price);
+    if (min_price != price_band_min[l])
+        return false;
+    /* max_price is the last price of its band: the next band's minimum - 1,
+     * or the largest price in the open last band. */
+    if (h + 1 < PRICE_BANDS ? max_price != price_band_min[h + 1] - 1 : max_price != PRICE_MAX)
+        return false;
+    *lo = l;
+    *hi = h;
+    return true;
+}
+
+bool
+search_uses_summary(const struct search_params *p)
+{
+    int lo, hi;
+    return p->text.mode == TEXT_NONE && price_range_bands(p->min_price, p->max_price, &lo, &hi);
+}
+
 static void
 append_str_member(arc_buf *out, const char *name, arc_str v)
 {
@@ -402,4 +436,44 @@ facets_render(struct facets *f, arc_buf *out)
         arc_buf_append_char(out, '}');
     }
     arc_buf_append_str(out, "]}");
+}
+
+/* ---- cached answers ----------------------------------------------------------- */
+
+static void
+hash_field(crypto_generichash_state *h, const char *s)
+{
+    /* Each field with its length, so that no two requests hash the same text. */
+    uint64_t len = strlen(s);
+    crypto_generichash_update(h, (const unsigned char *)&len, sizeof len);
+    crypto_generichash_update(h, (const unsigned char *)s, len);
+}
+
+size_t
+answer_key(const char *kind, const struct search_params *p, const struct text_query *t,
+           uint64_t epoch, uint64_t generation, char *out)
+{
+    crypto_generichash_state h;
+    unsigned char digest[16];
+    char hex[2 * sizeof digest + 1], num[128];
+    crypto_generichash_init(&h, NULL, 0, sizeof digest);
+    hash_field(&h, kind);
+    snprintf(num, sizeof num, "%d", (int)t->mode);
+    hash_field(&h, num);
+    hash_field(&h, t->all);
+    hash_field(&h, t->name);
+    hash_field(&h, t->starts);
+    hash_field(&h, t->contains);
+    if (p != NULL) {
+        hash_field(&h, p->category ? p->category : "");
+        snprintf(num, sizeof num, "%lld %lld %d %d %lld %lld", (long long)p->min_price,
+                 (long long)p->max_price, (int)p->in_stock, (int)p->sort, (long long)p->limit,
+                 (long long)p->offset);
+        hash_field(&h, num);
+    }
+    crypto_generichash_final(&h, digest, sizeof digest);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    int n = snprintf(out, ANSWER_KEY_MAX, "arcade:search:v1:%llu:%llu:%s",
+                     (unsigned long long)epoch, (unsigned long long)generation, hex);
+    return n < 0 ? 0 : (size_t)n;
 }

@@ -179,7 +179,7 @@ run(struct reindex *r)
                 (long long)r->invalid);
         return -1;
     }
-    e = store_sweep(r->db, start, &removed);
+    e = store_reindex_finish(r->db, start, &removed);
     if (e != ARC_OK) {
         fprintf(stderr, "reindex: removing products the catalog no longer has: %s\n",
                 arc_err_name(e));

@@ -14,6 +14,7 @@
 
 #include <arcade/amqp.h>
 #include <arcade/buf.h>
+#include <arcade/cache.h>
 #include <arcade/config.h>
 #include <arcade/db.h>
 #include <arcade/http.h>
@@ -37,6 +38,7 @@
 #define CATEGORY_NAME_MAX 100
 #define CATEGORY_PATH_MAX 16 /* the catalog nests at most 8 levels */
 #define STOCK_MAX INT64_C(2147483647)
+#define PATH_STR_MAX (CATEGORY_PATH_MAX * (SLUG_MAX + 1))
 
 /* MariaDB's InnoDB full-text parser: words shorter than this (in characters)
  * are not indexed (innodb_ft_min_token_size, 3 by default and in the fleet). */
@@ -45,11 +47,16 @@
 /* The queue of the consumer and its routing keys (docs/events.md). */
 #define SEARCH_QUEUE "search.catalog"
 
+/* How long a cached answer is kept (it is never served once the read model
+ * changed: its key holds the generation). */
+#define ANSWER_TTL_S 300
+
 struct search {
     struct arc_config cfg;
     arc_db *db;
-    arc_amqp *amqp; /* opened on the first health check; NULL until then */
-    arc_buf out;    /* scratch for one answer */
+    arc_cache *cache; /* cached answers of searches with words (docs/search-api.md) */
+    arc_amqp *amqp;   /* opened on the first health check; NULL until then */
+    arc_buf out;      /* scratch for one answer */
 };
 
 /* --- Product documents (doc.c): the data of every catalog event ------------ */
@@ -67,9 +74,11 @@ struct product_doc {
     int64_t stock;
     bool active;
     char created_at[24], updated_at[24];
-    /* Slugs root -> leaf; the leaf is category_slug when there is one. */
+    /* Slugs root -> leaf (each once); the leaf is category_slug when there
+     * is one. path_str joins them with '/'. */
     arc_str path[CATEGORY_PATH_MAX];
     size_t npath;
+    char path_str[PATH_STR_MAX];
 };
 
 /* Reads data (the "data" member of an event, or an item of the export) into
@@ -130,6 +139,10 @@ int sort_parse(const char *s, enum sort_order *out);
  * (sql/search/0001_create_products.sql, INTERVAL(price, ...)). */
 #define PRICE_BANDS 7
 extern const int64_t price_band_min[PRICE_BANDS];
+int price_band(int64_t price);
+/* True when [min_price, max_price] is exactly a run of whole bands
+ * (*lo..*hi), as when a client filters by a band of the price facet. */
+bool price_range_bands(int64_t min_price, int64_t max_price, int *lo, int *hi);
 
 /* One result item, strings borrowed from the row. */
 struct search_item {
@@ -178,6 +191,18 @@ struct search_params {
     int64_t limit, offset;
 };
 
+/* Whether the facets of p come from the facet_counts summary (no words, a
+ * price range of whole bands): cheap, so such answers are not cached. */
+bool search_uses_summary(const struct search_params *p);
+
+/* The memcached key of a cached answer: kind ("search" or "suggest"), the
+ * read model's epoch and generation, and a BLAKE2b hash of everything that
+ * shapes the answer (p may be NULL for suggest). out: ANSWER_KEY_MAX bytes.
+ * Returns the key's length. */
+#define ANSWER_KEY_MAX 128
+size_t answer_key(const char *kind, const struct search_params *p, const struct text_query *t,
+                  uint64_t epoch, uint64_t generation, char *out);
+
 typedef void (*item_fn)(void *ud, const struct search_item *it);
 
 /* The page of items, in order. */
@@ -194,17 +219,30 @@ enum arc_err store_suggest(arc_db *db, const struct text_query *t, suggest_fn fn
 /* The last time a change was applied ("" when none), RFC 3339. */
 enum arc_err store_last_change(arc_db *db, char out[32]) ARC_NODISCARD;
 
+/* The read model's epoch and generation (sql/search/0004_create_search_state.sql):
+ * a cached answer is valid while both are unchanged. */
+enum arc_err store_generation(arc_db *db, uint64_t *epoch, uint64_t *generation) ARC_NODISCARD;
+
+/* What store_product_apply did. */
+enum apply_result {
+    APPLY_OLDER,     /* the stored version is the same or newer: only synced_at moved */
+    APPLY_INVISIBLE, /* applied; no search answer changes (e.g. stock 9 -> 8) */
+    APPLY_VISIBLE,   /* applied; answers change (the generation moved) */
+};
+
 /* Inside the caller's transaction: applies doc at version when it is newer
- * than the stored one (*applied), and in every case marks the product as seen
- * now (synced_at, for reindex). */
+ * than the stored one: the row, its product_categories rows and the facet
+ * counts, and the generation when a search could tell. In every case marks
+ * the product as seen now (synced_at, for reindex). */
 enum arc_err store_product_apply(arc_db *db, int64_t version, const struct product_doc *doc,
-                                 bool *applied) ARC_NODISCARD;
+                                 enum apply_result *result) ARC_NODISCARD;
 
 /* The database's clock (UTC, microseconds), "YYYY-MM-DD HH:MM:SS.ffffff". */
 enum arc_err store_now(arc_db *db, char out[32]) ARC_NODISCARD;
-/* Deletes the products not seen since before (store_now's format); *removed
- * receives how many. Runs its own transaction. */
-enum arc_err store_sweep(arc_db *db, const char *before, int64_t *removed) ARC_NODISCARD;
+/* The end of a reindex, in one transaction of its own: deletes the products
+ * not seen since before (store_now's format; *removed receives how many),
+ * recomputes the facet counts and moves the generation. */
+enum arc_err store_reindex_finish(arc_db *db, const char *before, int64_t *removed) ARC_NODISCARD;
 
 /* --- Applying catalog changes (apply.c) ------------------------------------ */
 

@@ -26,7 +26,7 @@
 
 #define P_FILTER "p.active = 1 AND p.price BETWEEN ? AND ? AND p.stock >= ?"
 /* product_categories holds active products only. */
-#define C_FILTER "c.slug = ? AND c.price BETWEEN ? AND ? AND c.stock >= ?"
+#define C_FILTER "c.slug = ? AND c.price BETWEEN ? AND ? AND c.in_stock >= ?"
 #define FT_ALL "MATCH(p.name, p.description, p.sku) AGAINST (? IN BOOLEAN MODE)"
 #define FT_NAME "MATCH(p.name) AGAINST (? IN BOOLEAN MODE)"
 #define LIKE_NAME "(p.name LIKE ? OR p.name LIKE ?)"
@@ -66,18 +66,32 @@ enum {
     ST_ITEMS,
     /* + text mode * 2 + has category */
     ST_FACETS = ST_ITEMS + TEXT_MODES * 2 * SORT_COUNT,
-    ST_SUGGEST = ST_FACETS + TEXT_MODES * 2,
+    ST_FACETS_SUMMARY = ST_FACETS + TEXT_MODES * 2,
+    ST_SUGGEST,
     ST_LAST_CHANGE,
+    ST_GENERATION,
     ST_LOCK,
     ST_UPSERT,
     ST_TOUCH,
     ST_PC_DELETE,
     ST_PC_INSERT,
+    ST_FACET_ADD,
+    ST_BUMP,
     ST_NOW,
     ST_SWEEP_PC,
     ST_SWEEP,
+    ST_FACETS_CLEAR,
+    ST_FACETS_FILL_ALL,
+    ST_FACETS_FILL_CAT,
     ST_COUNT
 };
+
+#define TS_MS(col)                                                                                 \
+    "CONCAT(DATE_FORMAT(" col ", '%Y-%m-%d %H:%i:%s.'), LPAD(MICROSECOND(" col                     \
+    ") DIV 1000, 3, '0'))"
+#define FACET_FILL                                                                                 \
+    "INSERT INTO facet_counts (scope, category_slug, category_name, price_band, "                  \
+    "in_stock, n) "
 
 const char *const search_sql[] = {
     /* Without words, relevance is newest first. */
@@ -93,34 +107,61 @@ const char *const search_sql[] = {
     FACET_COLS("p") W_FT_CAT FACET_GROUP("p"),
     FACET_COLS("p") W_LIKE_ALL FACET_GROUP("p"),
     FACET_COLS("p") W_LIKE_CAT FACET_GROUP("p"),
+    /* The same counts, kept up to date by every change (scope '' is every
+     * product; a price range of whole bands). */
+    [ST_FACETS_SUMMARY] = "SELECT NULLIF(category_slug, ''), category_name, price_band, "
+                          "CAST(SUM(n) AS SIGNED) FROM facet_counts WHERE scope = ? AND "
+                          "price_band BETWEEN ? AND ? AND in_stock >= ? "
+                          "GROUP BY category_slug, category_name, price_band HAVING SUM(n) > 0",
     [ST_SUGGEST] = "SELECT p.id, p.name FROM products p WHERE " FT_NAME " AND p.active = 1 "
                    "ORDER BY " FT_NAME " DESC, p.id DESC LIMIT " STR(SUGGEST_MAX),
     [ST_LAST_CHANGE] = "SELECT CONCAT(DATE_FORMAT(MAX(synced_at), '%Y-%m-%dT%H:%i:%s.'), "
                        "LPAD(MICROSECOND(MAX(synced_at)) DIV 1000, 3, '0'), 'Z') FROM products",
-    [ST_LOCK] = "SELECT version FROM products WHERE id = ? FOR UPDATE",
+    [ST_GENERATION] = "SELECT epoch, generation FROM search_state WHERE id = 1",
+    /* What a change is compared with (struct stored). */
+    [ST_LOCK] = "SELECT version, sku, name, description, price, currency, category_slug, "
+                "category_name, category_path, stock, active, " TS_MS(
+                    "created_at") " "
+                                  "FROM products WHERE id = ? FOR UPDATE",
     [ST_UPSERT] = "INSERT INTO products (id, sku, name, description, price, currency, category_id, "
-                  "category_slug, category_name, stock, active, version, created_at, updated_at, "
-                  "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) "
-                  "ON DUPLICATE KEY UPDATE sku = VALUES(sku), name = VALUES(name), "
-                  "description = VALUES(description), price = VALUES(price), "
+                  "category_slug, category_name, category_path, stock, active, version, "
+                  "created_at, updated_at, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                  "?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE sku = VALUES(sku), "
+                  "name = VALUES(name), description = VALUES(description), price = VALUES(price), "
                   "currency = VALUES(currency), category_id = VALUES(category_id), "
                   "category_slug = VALUES(category_slug), category_name = VALUES(category_name), "
-                  "stock = VALUES(stock), active = VALUES(active), version = VALUES(version), "
+                  "category_path = VALUES(category_path), stock = VALUES(stock), "
+                  "active = VALUES(active), version = VALUES(version), "
                   "created_at = VALUES(created_at), updated_at = VALUES(updated_at), "
                   "synced_at = VALUES(synced_at)",
     [ST_TOUCH] = "UPDATE products SET synced_at = UTC_TIMESTAMP(6) WHERE id = ?",
     [ST_PC_DELETE] = "DELETE FROM product_categories WHERE product_id = ?",
     /* One row per slug of the path (a JSON array of slugs), copied from the
      * product row just written. */
-    [ST_PC_INSERT] = "INSERT INTO product_categories (slug, product_id, price, stock, created_at, "
-                     "category_slug, category_name) SELECT DISTINCT j.slug, p.id, p.price, "
-                     "p.stock, p.created_at, p.category_slug, p.category_name FROM products p "
+    [ST_PC_INSERT] = "INSERT INTO product_categories (slug, product_id, price, in_stock, "
+                     "created_at, category_slug, category_name) SELECT j.slug, p.id, p.price, "
+                     "p.stock > 0, p.created_at, p.category_slug, p.category_name FROM products p "
                      "JOIN JSON_TABLE(?, '$[*]' COLUMNS (slug VARCHAR(64) CHARACTER SET ascii "
                      "PATH '$')) j WHERE p.id = ? AND p.active = 1",
+    /* Adds n (1 or -1) to the counter of each scope (a JSON array: '' and the
+     * slugs of the path). */
+    [ST_FACET_ADD] = FACET_FILL "SELECT j.scope, ?, ?, ?, ?, ? FROM JSON_TABLE(?, '$[*]' "
+                                "COLUMNS (scope VARCHAR(64) CHARACTER SET ascii PATH '$')) j "
+                                "ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+    [ST_BUMP] = "UPDATE search_state SET generation = generation + 1, "
+                "changed_at = UTC_TIMESTAMP(6) WHERE id = 1",
     [ST_NOW] = "SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%d %H:%i:%s.%f')",
     [ST_SWEEP_PC] = "DELETE c FROM product_categories c JOIN products p ON p.id = c.product_id "
                     "WHERE p.synced_at < ?",
     [ST_SWEEP] = "DELETE FROM products WHERE synced_at < ?",
+    [ST_FACETS_CLEAR] = "DELETE FROM facet_counts",
+    [ST_FACETS_FILL_ALL] = FACET_FILL "SELECT '', COALESCE(category_slug, ''), "
+                                      "COALESCE(category_name, ''), price_band, stock > 0, "
+                                      "COUNT(*) FROM products WHERE active = 1 "
+                                      "GROUP BY 1, 2, 3, 4, 5",
+    [ST_FACETS_FILL_CAT] = FACET_FILL "SELECT slug, category_slug, category_name, price_band, "
+                                      "in_stock, COUNT(*) FROM product_categories "
+                                      "GROUP BY 1, 2, 3, 4, 5",
 };
 const size_t search_nsql = ARC_ARRAY_LEN(search_sql);
 _Static_assert(ARC_ARRAY_LEN(search_sql) == ST_COUNT, "one SQL text per statement");
@@ -213,9 +254,18 @@ enum arc_err
 store_search_facets(arc_db *db, const struct search_params *p, struct facets *f)
 {
     struct arc_db_param params[8];
-    size_t n = filter_params(p, params);
     struct arc_db_col cols[] = {
         {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
+    int lo, hi;
+    if (p->text.mode == TEXT_NONE && price_range_bands(p->min_price, p->max_price, &lo, &hi)) {
+        params[0] = ARC_DB_P_STR(p->category ? p->category : "");
+        params[1] = ARC_DB_P_INT(lo);
+        params[2] = ARC_DB_P_INT(hi);
+        params[3] = ARC_DB_P_INT(p->in_stock ? 1 : 0);
+        return arc_db_query(db, ST_FACETS_SUMMARY, params, 4, cols, ARC_ARRAY_LEN(cols),
+                            on_facet_row, f, NULL);
+    }
+    size_t n = filter_params(p, params);
     return arc_db_query(db, ST_FACETS + variant(p), params, n, cols, ARC_ARRAY_LEN(cols),
                         on_facet_row, f, NULL);
 }
@@ -262,29 +312,115 @@ store_last_change(arc_db *db, char out[32])
     return arc_db_query(db, ST_LAST_CHANGE, NULL, 0, &col, 1, on_text_row, out, NULL);
 }
 
-/* ---- applying changes -------------------------------------------------------- */
-
 static int
-on_version_row(void *ud, const struct arc_db_col *c, size_t ncols)
+on_generation_row(void *ud, const struct arc_db_col *c, size_t ncols)
 {
-    *(int64_t *)ud = c[0].i;
+    uint64_t *out = ud;
+    out[0] = (uint64_t)c[0].i;
+    out[1] = (uint64_t)c[1].i;
     return 0;
 }
 
-/* The slugs of doc's path as a JSON array (slugs need no escaping). */
-static void
-path_json(const struct product_doc *doc, char *out, size_t cap)
+enum arc_err
+store_generation(arc_db *db, uint64_t *epoch, uint64_t *generation)
 {
-    size_t n = 0;
-    out[n++] = '[';
-    for (size_t i = 0; i < doc->npath; i++) {
-        int k = snprintf(out + n, cap - n, "%s\"%.*s\"", i ? "," : "", (int)doc->path[i].len,
-                         doc->path[i].ptr);
-        if (k < 0 || (size_t)k >= cap - n)
-            break;
-        n += (size_t)k;
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
+    uint64_t v[2] = {0, 0};
+    uint64_t n = 0;
+    enum arc_err e = arc_db_query(db, ST_GENERATION, NULL, 0, cols, 2, on_generation_row, v, &n);
+    if (e == ARC_OK && n == 0)
+        return ARC_NOT_FOUND;
+    *epoch = v[0];
+    *generation = v[1];
+    return e;
+}
+
+/* ---- applying changes -------------------------------------------------------- */
+
+/* The stored row of a product, compared with the document being applied
+ * while it is read (the long text columns are never copied). */
+struct stored {
+    const struct product_doc *doc;
+    int64_t version;
+    bool active, in_stock;
+    int band;
+    char category_slug[SLUG_MAX + 1];
+    char category_name[CATEGORY_NAME_MAX * 4 + 1];
+    char path[PATH_STR_MAX];
+    bool facets_same;  /* it counts in the same facet counters */
+    bool rows_same;    /* its product_categories rows stay as they are */
+    bool visible_same; /* no search answer can tell the difference */
+};
+
+static bool
+col_eq(const struct arc_db_col *c, arc_str s)
+{
+    return !c->is_null && c->len == s.len && memcmp(c->s, s.ptr, s.len) == 0;
+}
+
+static int
+on_stored_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    struct stored *old = ud;
+    const struct product_doc *d = old->doc;
+    old->version = c[0].i;
+    old->active = c[10].i != 0;
+    old->in_stock = c[9].i > 0;
+    old->band = price_band(c[4].i);
+    arc_db_col_copy(old->category_slug, sizeof old->category_slug, &c[6]);
+    arc_db_col_copy(old->category_name, sizeof old->category_name, &c[7]);
+    arc_db_col_copy(old->path, sizeof old->path, &c[8]);
+
+    bool category = d->has_category
+                        ? col_eq(&c[6], d->category_slug) && col_eq(&c[7], d->category_name)
+                        : c[6].is_null;
+    bool path = strcmp(old->path, d->path_str) == 0;
+    bool stock = old->in_stock == (d->stock > 0);
+    bool active = old->active == d->active;
+    /* An inactive product is in no answer, whatever else it holds. */
+    old->facets_same =
+        active && (!d->active || (category && path && stock && old->band == price_band(d->price)));
+    old->rows_same = old->facets_same &&
+                     (!d->active || (c[4].i == d->price && strcmp(c[11].s, d->created_at) == 0));
+    old->visible_same =
+        old->rows_same &&
+        (!d->active || (col_eq(&c[1], d->sku) && col_eq(&c[2], d->name) &&
+                        col_eq(&c[3], d->description) && col_eq(&c[5], d->currency)));
+    return 0;
+}
+
+/* The scopes a product counts in, as a JSON array: '' (everything) and the
+ * slugs of path ("a/b"; slugs need no escaping). */
+static void
+scopes_json(const char *path, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "[\"\"");
+    for (const char *p = path; *p && n + 4 < cap;) {
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        n += (size_t)snprintf(out + n, cap - n, ",\"%.*s\"", (int)len, p);
+        p += len + (end != NULL);
     }
     snprintf(out + n, cap - n, "]");
+}
+
+/* Adds delta to the counters of a product in category slug/name ("" for
+ * none), price band band, in stock or not, under every scope of path. */
+static enum arc_err
+facet_add(arc_db *db, const char *path, arc_str slug, arc_str name, int band, bool in_stock,
+          int delta)
+{
+    char scopes[PATH_STR_MAX + 2 * CATEGORY_PATH_MAX + 8];
+    scopes_json(path, scopes, sizeof scopes);
+    struct arc_db_param p[] = {
+        ARC_DB_P_STRN(slug.ptr, slug.len),
+        ARC_DB_P_STRN(name.ptr, name.len),
+        ARC_DB_P_INT(band),
+        ARC_DB_P_INT(in_stock),
+        ARC_DB_P_INT(delta),
+        ARC_DB_P_STR(scopes),
+    };
+    return arc_db_exec(db, ST_FACET_ADD, p, ARC_ARRAY_LEN(p), NULL, NULL);
 }
 
 static struct arc_db_param
@@ -293,46 +429,89 @@ str_param(arc_str s)
     return ARC_DB_P_STRN(s.ptr, s.len);
 }
 
-enum arc_err
-store_product_apply(arc_db *db, int64_t version, const struct product_doc *doc, bool *applied)
+static enum arc_err
+write_row(arc_db *db, int64_t version, const struct product_doc *d)
 {
-    struct arc_db_param id[] = {ARC_DB_P_INT(doc->id)};
-    struct arc_db_col col = {.type = ARC_DB_INT};
-    int64_t stored = 0;
+    struct arc_db_param row[] = {
+        ARC_DB_P_INT(d->id),
+        str_param(d->sku),
+        str_param(d->name),
+        str_param(d->description),
+        ARC_DB_P_INT(d->price),
+        str_param(d->currency),
+        d->has_category ? ARC_DB_P_INT(d->category_id) : ARC_DB_P_NULL(),
+        d->has_category ? str_param(d->category_slug) : ARC_DB_P_NULL(),
+        d->has_category ? str_param(d->category_name) : ARC_DB_P_NULL(),
+        ARC_DB_P_STR(d->path_str),
+        ARC_DB_P_INT(d->stock),
+        ARC_DB_P_INT(d->active),
+        ARC_DB_P_INT(version),
+        ARC_DB_P_STR(d->created_at),
+        ARC_DB_P_STR(d->updated_at),
+    };
+    return arc_db_exec(db, ST_UPSERT, row, ARC_ARRAY_LEN(row), NULL, NULL);
+}
+
+/* Replaces the product's product_categories rows (written from its row). */
+static enum arc_err
+write_categories(arc_db *db, const struct product_doc *d, bool existed)
+{
+    struct arc_db_param id[] = {ARC_DB_P_INT(d->id)};
+    enum arc_err e = existed ? arc_db_exec(db, ST_PC_DELETE, id, 1, NULL, NULL) : ARC_OK;
+    if (e != ARC_OK || d->npath == 0 || !d->active)
+        return e;
+    char slugs[PATH_STR_MAX + 2 * CATEGORY_PATH_MAX + 8];
+    size_t n = 0;
+    slugs[n++] = '[';
+    for (size_t i = 0; i < d->npath; i++)
+        n += (size_t)snprintf(slugs + n, sizeof slugs - n, "%s\"%.*s\"", i ? "," : "",
+                              (int)d->path[i].len, d->path[i].ptr);
+    snprintf(slugs + n, sizeof slugs - n, "]");
+    struct arc_db_param pc[] = {ARC_DB_P_STR(slugs), ARC_DB_P_INT(d->id)};
+    return arc_db_exec(db, ST_PC_INSERT, pc, 2, NULL, NULL);
+}
+
+enum arc_err
+store_product_apply(arc_db *db, int64_t version, const struct product_doc *d,
+                    enum apply_result *result)
+{
+    struct arc_db_param id[] = {ARC_DB_P_INT(d->id)};
+    struct arc_db_col cols[12];
+    static const enum arc_db_type types[12] = {
+        ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR,
+        ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_INT, ARC_DB_STR,
+    };
+    for (size_t i = 0; i < ARC_ARRAY_LEN(cols); i++)
+        cols[i] = (struct arc_db_col){.type = types[i]};
+    struct stored old = {.doc = d};
     uint64_t found = 0;
-    *applied = false;
-    enum arc_err e = arc_db_query(db, ST_LOCK, id, 1, &col, 1, on_version_row, &stored, &found);
+    *result = APPLY_OLDER;
+    enum arc_err e =
+        arc_db_query(db, ST_LOCK, id, 1, cols, ARC_ARRAY_LEN(cols), on_stored_row, &old, &found);
     if (e != ARC_OK)
         return e;
-    if (found > 0 && stored >= version)
+    if (found > 0 && old.version >= version)
         return arc_db_exec(db, ST_TOUCH, id, 1, NULL, NULL);
 
-    struct arc_db_param row[] = {
-        ARC_DB_P_INT(doc->id),
-        str_param(doc->sku),
-        str_param(doc->name),
-        str_param(doc->description),
-        ARC_DB_P_INT(doc->price),
-        str_param(doc->currency),
-        doc->has_category ? ARC_DB_P_INT(doc->category_id) : ARC_DB_P_NULL(),
-        doc->has_category ? str_param(doc->category_slug) : ARC_DB_P_NULL(),
-        doc->has_category ? str_param(doc->category_name) : ARC_DB_P_NULL(),
-        ARC_DB_P_INT(doc->stock),
-        ARC_DB_P_INT(doc->active),
-        ARC_DB_P_INT(version),
-        ARC_DB_P_STR(doc->created_at),
-        ARC_DB_P_STR(doc->updated_at),
-    };
-    e = arc_db_exec(db, ST_UPSERT, row, ARC_ARRAY_LEN(row), NULL, NULL);
+    /* The old counters (read from the old row) go first, the new ones are
+     * counted once the row is written. */
+    if (found > 0 && old.active && !old.facets_same)
+        e = facet_add(db, old.path, (arc_str){old.category_slug, strlen(old.category_slug)},
+                      (arc_str){old.category_name, strlen(old.category_name)}, old.band,
+                      old.in_stock, -1);
     if (e == ARC_OK)
-        e = arc_db_exec(db, ST_PC_DELETE, id, 1, NULL, NULL);
-    if (e == ARC_OK && doc->npath > 0 && doc->active) {
-        char path[CATEGORY_PATH_MAX * (SLUG_MAX + 3) + 3];
-        path_json(doc, path, sizeof path);
-        struct arc_db_param pc[] = {ARC_DB_P_STR(path), ARC_DB_P_INT(doc->id)};
-        e = arc_db_exec(db, ST_PC_INSERT, pc, 2, NULL, NULL);
-    }
-    *applied = e == ARC_OK;
+        e = write_row(db, version, d);
+    if (e == ARC_OK && (found == 0 || !old.rows_same))
+        e = write_categories(db, d, found > 0);
+    if (e == ARC_OK && d->active && (found == 0 || !old.facets_same))
+        e = facet_add(db, d->path_str, d->has_category ? d->category_slug : (arc_str){"", 0},
+                      d->has_category ? d->category_name : (arc_str){"", 0}, price_band(d->price),
+                      d->stock > 0, 1);
+    bool visible = found == 0 ? d->active : !old.visible_same;
+    if (e == ARC_OK && visible)
+        e = arc_db_exec(db, ST_BUMP, NULL, 0, NULL, NULL);
+    if (e == ARC_OK)
+        *result = visible ? APPLY_VISIBLE : APPLY_INVISIBLE;
     return e;
 }
 
@@ -345,16 +524,20 @@ store_now(arc_db *db, char out[32])
 }
 
 static enum arc_err
-sweep_once(arc_db *db, const char *before, int64_t *removed)
+finish_once(arc_db *db, const char *before, int64_t *removed)
 {
     struct arc_db_param p[] = {ARC_DB_P_STR(before)};
     uint64_t n = 0;
     enum arc_err e = arc_db_begin(db);
     if (e != ARC_OK)
         return e;
-    e = arc_db_exec(db, ST_SWEEP_PC, p, 1, NULL, NULL);
-    if (e == ARC_OK)
-        e = arc_db_exec(db, ST_SWEEP, p, 1, &n, NULL);
+    static const unsigned steps[] = {ST_SWEEP_PC,        ST_SWEEP,           ST_FACETS_CLEAR,
+                                     ST_FACETS_FILL_ALL, ST_FACETS_FILL_CAT, ST_BUMP};
+    for (size_t i = 0; i < ARC_ARRAY_LEN(steps) && e == ARC_OK; i++) {
+        bool swept = steps[i] == ST_SWEEP_PC || steps[i] == ST_SWEEP;
+        e = arc_db_exec(db, steps[i], swept ? p : NULL, swept ? 1 : 0,
+                        steps[i] == ST_SWEEP ? &n : NULL, NULL);
+    }
     if (e == ARC_OK) {
         *removed = (int64_t)n;
         return arc_db_commit(db);
@@ -364,11 +547,11 @@ sweep_once(arc_db *db, const char *before, int64_t *removed)
 }
 
 enum arc_err
-store_sweep(arc_db *db, const char *before, int64_t *removed)
+store_reindex_finish(arc_db *db, const char *before, int64_t *removed)
 {
     enum arc_err e = ARC_RETRY;
     *removed = 0;
     for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = sweep_once(db, before, removed);
+        e = finish_once(db, before, removed);
     return e;
 }
