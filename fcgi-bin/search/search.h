@@ -243,6 +243,10 @@ enum arc_err store_now(arc_db *db, char out[32]) ARC_NODISCARD;
  * not seen since before (store_now's format; *removed receives how many),
  * recomputes the facet counts and moves the generation. */
 enum arc_err store_reindex_finish(arc_db *db, const char *before, int64_t *removed) ARC_NODISCARD;
+/* Rebuilds the products table (OPTIMIZE TABLE): InnoDB's full-text index keeps
+ * every replaced or deleted document until then, and searches slow down with
+ * them. Writes to the table wait meanwhile (seconds for 100,000 products). */
+enum arc_err store_optimize(arc_db *db) ARC_NODISCARD;
 
 /* --- Applying catalog changes (apply.c) ------------------------------------ */
 
