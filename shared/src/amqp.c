@@ -190,7 +190,8 @@ static void
 copy_props(arc_amqp *a, struct arc_amqp_delivery *d, const amqp_basic_properties_t *p)
 {
     d->message_id[0] = d->type[0] = d->traceparent[0] = '\0';
-    d->attempts = 0;
+    d->dead_routing_key[0] = d->dead_reason[0] = '\0';
+    d->attempts = d->dead_attempts = 0;
     if (p == NULL)
         return;
     if (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG)
@@ -201,8 +202,15 @@ copy_props(arc_amqp *a, struct arc_amqp_delivery *d, const amqp_basic_properties
         for (int i = 0; i < p->headers.num_entries; i++) {
             const amqp_table_entry_t *e = &p->headers.entries[i];
             amqp_bytes_t s;
+            int64_t n;
             if (bytes_eq(e->key, "traceparent") && field_str(&e->value, &s))
                 copy_bytes(d->traceparent, sizeof d->traceparent, s);
+            else if (bytes_eq(e->key, "x-original-routing-key") && field_str(&e->value, &s))
+                copy_bytes(d->dead_routing_key, sizeof d->dead_routing_key, s);
+            else if (bytes_eq(e->key, "x-error") && field_str(&e->value, &s))
+                copy_bytes(d->dead_reason, sizeof d->dead_reason, s);
+            else if (bytes_eq(e->key, "x-attempts") && field_int(&e->value, &n) && n > 0)
+                d->dead_attempts = n > (int64_t)UINT32_MAX ? UINT32_MAX : (unsigned)n;
         }
         d->attempts = xdeath_rejected(&p->headers, a->consume_queue);
     }
@@ -998,7 +1006,8 @@ arc_amqp_reject(arc_amqp *a, const struct arc_amqp_delivery *d)
 }
 
 enum arc_err
-arc_amqp_dead_letter(arc_amqp *a, const struct arc_amqp_delivery *d, unsigned timeout_ms)
+arc_amqp_dead_letter(arc_amqp *a, const struct arc_amqp_delivery *d, const char *reason,
+                     unsigned timeout_ms)
 {
     if (a->consume_queue == NULL)
         return ARC_INVALID;
@@ -1015,10 +1024,14 @@ arc_amqp_dead_letter(arc_amqp *a, const struct arc_amqp_delivery *d, unsigned ti
         .traceparent = d->traceparent[0] ? d->traceparent : NULL,
         .mandatory = true,
     };
-    amqp_table_entry_t extra[] = {entry_str("x-original-routing-key", d->routing_key),
-                                  entry_int("x-attempts", (int32_t)(d->attempts & INT32_MAX))};
+    const char *routing_key = d->dead_routing_key[0] ? d->dead_routing_key : d->routing_key;
+    amqp_table_entry_t extra[] = {
+        entry_str("x-original-routing-key", routing_key),
+        entry_int("x-attempts", (int32_t)((d->attempts + 1) & INT32_MAX)),
+        entry_str("x-error", reason ? reason : ""),
+    };
     enum arc_err r;
-    enum arc_err e = publish_batch(a, &m, 1, timeout_ms, &r, extra, 2);
+    enum arc_err e = publish_batch(a, &m, 1, timeout_ms, &r, extra, 3);
     if (e != ARC_OK)
         return e;
     return arc_amqp_ack(a, d);

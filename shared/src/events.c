@@ -483,7 +483,7 @@ dead_letter(struct consumer *c, const struct arc_amqp_delivery *d, const char *w
     arc_log_warn("event %s (%s): giving up after %u attempt(s): %s; to %s.dead",
                  d->message_id[0] ? d->message_id : "-", d->type[0] ? d->type : d->routing_key,
                  d->attempts + 1, why, c->spec->queue);
-    if (arc_amqp_dead_letter(c->amqp, d, DEAD_LETTER_MS) == ARC_OK)
+    if (arc_amqp_dead_letter(c->amqp, d, why, DEAD_LETTER_MS) == ARC_OK)
         c->dead++;
     /* else: left unacknowledged; the broker redelivers it after a reconnect */
 }

@@ -53,7 +53,7 @@ member(json_object *o, const char *name)
 }
 
 /* One line per dead letter: id, type, key and version (from the envelope when
- * the body is one), size. */
+ * the body is one), how often it was tried and why it was given up. */
 static void
 print_letter(const struct arc_amqp_delivery *d)
 {
@@ -64,15 +64,17 @@ print_letter(const struct arc_amqp_delivery *d)
         root = NULL;
     }
     const char *id = d->message_id[0] ? d->message_id : member(root, "id");
-    const char *type = d->type[0] ? d->type : member(root, "type");
+    const char *type = d->type[0]               ? d->type
+                       : d->dead_routing_key[0] ? d->dead_routing_key
+                                                : member(root, "type");
     const char *key = root ? member(root, "key") : "(not an envelope)";
     char version[24] = "-";
     json_object *v;
     if (root != NULL && json_object_object_get_ex(root, "version", &v) &&
         json_object_is_type(v, json_type_int))
         snprintf(version, sizeof version, "%lld", (long long)json_object_get_int64(v));
-    printf("%-32s  %-20s  %-20s  %7s  %zu\n", id ? id : "-", type ? type : "-", key ? key : "-",
-           version, d->body.len);
+    printf("%-32s  %-20s  %-20s  %7s  %8u  %s\n", id ? id : "-", type ? type : "-", key ? key : "-",
+           version, d->dead_attempts, d->dead_reason[0] ? d->dead_reason : "-");
     json_object_put(root);
     if (tok)
         json_tokener_free(tok);
@@ -153,7 +155,8 @@ main(int argc, char **argv)
         goto out;
     }
     if (!replay)
-        printf("%-32s  %-20s  %-20s  %7s  %s\n", "ID", "TYPE", "KEY", "VERSION", "BYTES");
+        printf("%-32s  %-20s  %-20s  %7s  %8s  %s\n", "ID", "TYPE", "KEY", "VERSION", "ATTEMPTS",
+               "REASON");
     struct arc_amqp_delivery d;
     arc_amqp_delivery_init(&d);
     unsigned long n = 0;

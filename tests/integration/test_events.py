@@ -253,6 +253,7 @@ class EventsTest(ArcadeTestCase):
         self.assertRegex(out, r"search\.catalog\.dead")
         listing = arcade("events", "dead", "search.catalog").stdout
         self.assertIn("poison-%s" % RUN_ID, listing)
+        self.assertIn("not an event envelope", listing)
 
 
 if __name__ == "__main__":

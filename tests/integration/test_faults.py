@@ -134,7 +134,7 @@ class MariaDBTests(FaultTestCase):
         self.assertStatus(r, 503)
         self.assertJsonResponse(r)
         self.assertEqual(r.json, {"status": "unavailable",
-                                  "checks": {"db": "unavailable", "cache": "ok"}})
+                                  "checks": {"db": "unavailable", "cache": "ok", "broker": "ok"}})
 
         calls = [("GET uncached %d" % i, lambda i=i: get(product_path(i))) for i in during]
         calls += [

@@ -12,7 +12,13 @@ class HealthTests(ArcadeTestCase):
         r = get(HEALTH)
         self.assertStatus(r, 200)
         self.assertJsonResponse(r)
-        self.assertEqual(r.json, {"status": "ok", "checks": {"db": "ok", "cache": "ok"}})
+        self.assertEqual(r.json["status"], "ok")
+        self.assertEqual(r.json["checks"], {"db": "ok", "cache": "ok", "broker": "ok"})
+        # the outbox backlog (docs/events.md): events not yet confirmed by the broker
+        outbox = r.json["details"]["outbox"]
+        self.assertEqual(sorted(outbox), ["oldest_ms", "pending"])
+        self.assertTrue(all(isinstance(v, int) and v >= 0 for v in outbox.values()), outbox)
+        self.assertEqual(sorted(r.json), ["checks", "details", "status"])
         self.assertTraceparent(r)
         self.assertIn("no-store", (r.header("Cache-Control") or "").lower(), "never cached")
 

@@ -363,7 +363,7 @@ test_dead_letter(void **state)
     arc_amqp_delivery_init(&d);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(arc_amqp_next(a, 2000, &d), ARC_OK);
-        assert_int_equal(arc_amqp_dead_letter(a, &d, 2000), ARC_OK);
+        assert_int_equal(arc_amqp_dead_letter(a, &d, "test reason", 2000), ARC_OK);
     }
     assert_int_equal(depth(a, queue_dead), 3);
     assert_int_equal(depth(a, queue), 0);
@@ -379,6 +379,9 @@ test_dead_letter(void **state)
     assert_string_equal(d.type, "unittest.created");
     assert_string_equal(d.routing_key, queue_dead);
     assert_memory_equal(d.body.ptr, "{\"dead\":true}", d.body.len);
+    assert_string_equal(d.dead_routing_key, "unittest.created");
+    assert_string_equal(d.dead_reason, "test reason");
+    assert_int_equal(d.dead_attempts, 1);
     arc_amqp_delivery_cleanup(&d);
     arc_amqp_free(op); /* unacked: back in the queue */
 

@@ -115,6 +115,12 @@ struct arc_amqp_delivery {
     /* How often it was rejected from the consumed queue already (the x-death
      * count for that queue, reason "rejected"): 0 on the first attempt. */
     unsigned attempts;
+    /* A dead letter's headers (arc_amqp_dead_letter): the routing key it was
+     * first published with, how often it was tried, and why it was given up
+     * ("" and 0 on other messages). */
+    char dead_routing_key[256];
+    char dead_reason[256];
+    unsigned dead_attempts;
     /* private: where it came from, for ack/reject */
     uint64_t tag;
     uint64_t chan_gen;
@@ -145,12 +151,12 @@ enum arc_err arc_amqp_ack(arc_amqp *a, const struct arc_amqp_delivery *d) ARC_NO
 enum arc_err arc_amqp_reject(arc_amqp *a, const struct arc_amqp_delivery *d) ARC_NODISCARD;
 
 /* Gives up on d: publishes a copy to <queue>.dead (same body and properties,
- * plus headers x-original-routing-key and x-attempts) through the default
- * exchange, waits for its confirm (timeout_ms, 0 means 5000), then acks d.
- * When the publish is not confirmed, d is left unacknowledged and the result
- * says why. */
+ * plus headers x-original-routing-key, x-attempts (d->attempts + 1: this one
+ * counts) and x-error (reason, may be NULL)) through the default exchange,
+ * waits for its confirm (timeout_ms, 0 means 5000), then acks d. When the
+ * publish is not confirmed, d is left unacknowledged and the result says why. */
 enum arc_err arc_amqp_dead_letter(arc_amqp *a, const struct arc_amqp_delivery *d,
-                                  unsigned timeout_ms) ARC_NODISCARD;
+                                  const char *reason, unsigned timeout_ms) ARC_NODISCARD;
 
 /* ---- Helpers for tests and operators ---- */
 
