@@ -5,6 +5,7 @@
 #include "search.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arcade/events.h>
@@ -152,6 +153,98 @@ on_item(void *ud, const struct search_item *it)
     item_render(it, st->out);
 }
 
+/* Without words: the facets (total), then the page of an index walk. Items
+ * are appended to s->out. */
+static enum arc_err
+browse(struct search *s, const struct search_params *p, struct facets *f)
+{
+    enum arc_err e = store_search_facets(s->db, p, f);
+    if (e == ARC_OK && f->total > p->offset) {
+        struct items_state st = {&s->out, 0};
+        e = store_search_items(s->db, p, on_item, &st);
+    }
+    return e;
+}
+
+struct matches {
+    const struct text_query *t;
+    struct facets *f;
+    struct match *m;
+    size_t n, cap;
+};
+
+static void
+on_match(void *ud, const struct match_row *row)
+{
+    struct matches *ms = ud;
+    if (ms->n == ms->cap) {
+        ms->cap = ms->cap ? ms->cap * 2 : 256;
+        ms->m = arc_xrealloc(ms->m, ms->cap * sizeof *ms->m);
+    }
+    ms->m[ms->n++] = (struct match){
+        .id = row->id,
+        .score = row->score,
+        .price = row->price,
+        .created = row->created,
+        .rank = name_rank(ms->t, row->name.ptr, row->name.len),
+    };
+    facets_add(ms->f, row->has_category ? &row->category_slug : NULL, &row->category_name,
+               row->band, 1);
+}
+
+/* The page's rendered items, in the order of the page. */
+struct page {
+    const int64_t *ids;
+    size_t n;
+    arc_buf *item; /* n buffers */
+};
+
+static void
+on_page_item(void *ud, const struct search_item *it)
+{
+    struct page *pg = ud;
+    for (size_t i = 0; i < pg->n; i++) {
+        if (pg->ids[i] == it->id) {
+            item_render(it, &pg->item[i]);
+            return;
+        }
+    }
+}
+
+/* With words: every match once (the full-text search costs per match), the
+ * facets and the order worked out here, then the page's rows by id. A
+ * product of the page that went away in between is left out of the page. */
+static enum arc_err
+search_words(struct search *s, const struct search_params *p, struct facets *f)
+{
+    struct matches ms = {.t = &p->text, .f = f};
+    enum arc_err e = store_search_matches(s->db, p, on_match, &ms);
+    size_t first = (size_t)p->offset, count = 0;
+    if (e == ARC_OK && ms.n > first) {
+        matches_sort(ms.m, ms.n, p->sort);
+        count = ms.n - first < (size_t)p->limit ? ms.n - first : (size_t)p->limit;
+        int64_t ids[PER_PAGE_MAX];
+        arc_buf item[PER_PAGE_MAX];
+        for (size_t i = 0; i < count; i++) {
+            ids[i] = ms.m[first + i].id;
+            arc_buf_init(&item[i]);
+        }
+        struct page pg = {ids, count, item};
+        e = store_items_by_id(s->db, ids, count, on_page_item, &pg);
+        size_t shown = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (e == ARC_OK && item[i].len > 0) {
+                if (shown++ > 0)
+                    arc_buf_append_char(&s->out, ',');
+                arc_buf_append(&s->out, item[i].ptr, item[i].len);
+            }
+            arc_buf_cleanup(&item[i]);
+        }
+    }
+    free(ms.m);
+    return e;
+}
+
 void
 handle_search(arc_req *r)
 {
@@ -180,11 +273,7 @@ handle_search(arc_req *r)
     facets_init(&f);
     arc_buf_reset(out);
     arc_buf_append_str(out, "{\"items\":[");
-    enum arc_err e = store_search_facets(s->db, &p, &f);
-    if (e == ARC_OK && f.total > p.offset) {
-        struct items_state st = {out, 0};
-        e = store_search_items(s->db, &p, on_item, &st);
-    }
+    enum arc_err e = p.text.mode == TEXT_NONE ? browse(s, &p, &f) : search_words(s, &p, &f);
     if (e != ARC_OK) {
         facets_cleanup(&f);
         arc_respond_failure(r, e);

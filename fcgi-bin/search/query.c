@@ -351,6 +351,7 @@ void
 facets_cleanup(struct facets *f)
 {
     free(f->cats);
+    free(f->index);
     facets_init(f);
 }
 
@@ -362,6 +363,43 @@ copy_str(char *dst, size_t cap, const arc_str *s)
     dst[n] = '\0';
 }
 
+static uint32_t
+hash_slug(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+/* The index slot of slug: its category's, or the free slot where it goes. */
+static uint32_t *
+index_slot(const struct facets *f, const char *slug, size_t len)
+{
+    size_t mask = f->nindex - 1;
+    for (size_t i = hash_slug(slug, len) & mask;; i = (i + 1) & mask) {
+        uint32_t *slot = &f->index[i];
+        if (*slot == 0)
+            return slot;
+        const char *have = f->cats[*slot - 1].slug;
+        if (strlen(have) == len && memcmp(have, slug, len) == 0)
+            return slot;
+    }
+}
+
+static void
+index_grow(struct facets *f)
+{
+    free(f->index);
+    if (f->nindex == 0)
+        f->nindex = 64;
+    while (f->nindex < 2 * (f->ncats + 1))
+        f->nindex *= 2;
+    f->index = arc_xcalloc(f->nindex, sizeof *f->index);
+    for (size_t i = 0; i < f->ncats; i++)
+        *index_slot(f, f->cats[i].slug, strlen(f->cats[i].slug)) = (uint32_t)i + 1;
+}
+
 void
 facets_add(struct facets *f, const arc_str *slug, const arc_str *name, int64_t band, int64_t count)
 {
@@ -370,26 +408,22 @@ facets_add(struct facets *f, const arc_str *slug, const arc_str *name, int64_t b
         f->bands[band] += count;
     if (slug == NULL)
         return;
-    /* Rows come grouped by slug: look at the last category first. */
-    struct facet_category *c = NULL;
-    for (size_t i = f->ncats; i-- > 0;) {
-        if (strlen(f->cats[i].slug) == slug->len &&
-            memcmp(f->cats[i].slug, slug->ptr, slug->len) == 0) {
-            c = &f->cats[i];
-            break;
-        }
-    }
-    if (c == NULL) {
+    size_t len = slug->len < SLUG_MAX ? slug->len : SLUG_MAX;
+    if (2 * (f->ncats + 1) > f->nindex)
+        index_grow(f);
+    uint32_t *slot = index_slot(f, slug->ptr, len);
+    if (*slot == 0) {
         if (f->ncats == f->cap) {
             f->cap = f->cap ? f->cap * 2 : 16;
             f->cats = arc_xrealloc(f->cats, f->cap * sizeof *f->cats);
         }
-        c = &f->cats[f->ncats++];
-        copy_str(c->slug, sizeof c->slug, slug);
+        struct facet_category *c = &f->cats[f->ncats++];
+        copy_str(c->slug, sizeof c->slug, &(arc_str){slug->ptr, len});
         copy_str(c->name, sizeof c->name, name);
         c->count = 0;
+        *slot = (uint32_t)f->ncats;
     }
-    c->count += count;
+    f->cats[*slot - 1].count += count;
 }
 
 static int
@@ -406,6 +440,10 @@ facets_render(struct facets *f, arc_buf *out)
 {
     if (f->ncats > 1)
         qsort(f->cats, f->ncats, sizeof *f->cats, cmp_category);
+    /* The index no longer matches the order: forget it (later adds rebuild it). */
+    free(f->index);
+    f->index = NULL;
+    f->nindex = 0;
     arc_buf_append_str(out, "{\"category\":[");
     for (size_t i = 0; i < f->ncats && i < CATEGORY_FACET_MAX; i++) {
         const struct facet_category *c = &f->cats[i];
@@ -436,6 +474,122 @@ facets_render(struct facets *f, arc_buf *out)
         arc_buf_append_char(out, '}');
     }
     arc_buf_append_str(out, "]}");
+}
+
+/* ---- ranking the matches of words --------------------------------------------- */
+
+static char
+lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* True when w[0..wlen) (lower case) starts name at i, case aside. */
+static bool
+starts_at(const char *name, size_t len, size_t i, const char *w, size_t wlen)
+{
+    if (wlen > len - i)
+        return false;
+    for (size_t k = 0; k < wlen; k++)
+        if (lower(name[i + k]) != w[k])
+            return false;
+    return true;
+}
+
+static bool
+word_byte(unsigned char c)
+{
+    /* A UTF-8 byte of a character beyond ASCII counts as part of a word. */
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c >= 0x80;
+}
+
+/* True when a word of name starts with w. */
+static bool
+name_has_word(const char *name, size_t len, const char *w, size_t wlen)
+{
+    for (size_t i = 0; i < len; i++) {
+        bool at_start = i == 0 || !word_byte((unsigned char)name[i - 1]);
+        if (at_start && starts_at(name, len, i, w, wlen))
+            return true;
+    }
+    return false;
+}
+
+int
+name_rank(const struct text_query *t, const char *name, size_t len)
+{
+    if (t->mode == TEXT_LIKE) {
+        /* starts is the phrase + '%', with '_' escaped. */
+        char phrase[sizeof t->starts];
+        size_t n = 0;
+        for (const char *p = t->starts; *p && *p != '%'; p++)
+            if (*p != '\\' || p[1] == '\0')
+                phrase[n++] = *p;
+        return starts_at(name, len, 0, phrase, n) ? 1 : 0;
+    }
+    if (t->mode != TEXT_FT)
+        return 0;
+    /* name is "word* word*". */
+    int rank = 0;
+    for (const char *p = t->name; *p;) {
+        const char *end = strchr(p, '*');
+        if (end == NULL)
+            break;
+        if (name_has_word(name, len, p, (size_t)(end - p)))
+            rank++;
+        p = end + 1;
+        while (*p == ' ')
+            p++;
+    }
+    return rank;
+}
+
+#define CMP(a, b) (((a) > (b)) - ((a) < (b)))
+
+static int
+by_relevance(const void *x, const void *y)
+{
+    const struct match *a = x, *b = y;
+    int c = CMP(b->rank, a->rank);
+    if (c == 0)
+        c = CMP(b->score, a->score);
+    return c != 0 ? c : CMP(b->id, a->id);
+}
+
+static int
+by_price(const void *x, const void *y)
+{
+    const struct match *a = x, *b = y;
+    int c = CMP(a->price, b->price);
+    return c != 0 ? c : CMP(a->id, b->id);
+}
+
+static int
+by_price_desc(const void *x, const void *y)
+{
+    return by_price(y, x);
+}
+
+static int
+by_newest(const void *x, const void *y)
+{
+    const struct match *a = x, *b = y;
+    int c = CMP(b->created, a->created);
+    return c != 0 ? c : CMP(b->id, a->id);
+}
+
+void
+matches_sort(struct match *m, size_t n, enum sort_order sort)
+{
+    static int (*const cmp[SORT_COUNT])(const void *, const void *) = {
+        [SORT_RELEVANCE] = by_relevance,
+        [SORT_PRICE] = by_price,
+        [SORT_PRICE_DESC] = by_price_desc,
+        [SORT_NEWEST] = by_newest,
+    };
+    if (n > 1)
+        qsort(m, n, sizeof *m, cmp[sort]);
 }
 
 /* ---- cached answers ----------------------------------------------------------- */

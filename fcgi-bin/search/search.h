@@ -166,6 +166,8 @@ struct facets {
     int64_t bands[PRICE_BANDS];
     struct facet_category *cats; /* owned; facets_cleanup frees */
     size_t ncats, cap;
+    uint32_t *index; /* owned: open addressing by slug, cats position + 1 (0: free) */
+    size_t nindex;   /* a power of two, at least twice ncats */
 };
 void facets_init(struct facets *f);
 void facets_cleanup(struct facets *f);
@@ -195,6 +197,23 @@ struct search_params {
  * price range of whole bands): cheap, so such answers are not cached. */
 bool search_uses_summary(const struct search_params *p);
 
+/* A match, as ranked (matches_sort). */
+struct match {
+    int64_t id, score, price, created;
+    int rank; /* name_rank */
+};
+
+/* How well a product's name answers t: for TEXT_FT the number of the words
+ * that start a word of the name (so that name matches come before matches in
+ * the description only); for TEXT_LIKE 1 when the name starts with the
+ * phrase. ASCII letters compare without case. */
+int name_rank(const struct text_query *t, const char *name, size_t len);
+
+/* Orders m by sort: relevance (rank, then full-text score, then newest id),
+ * price (then id), -price (then id descending), newest (then id descending),
+ * as the statements without words order theirs. */
+void matches_sort(struct match *m, size_t n, enum sort_order sort);
+
 /* The memcached key of a cached answer: kind ("search" or "suggest"), the
  * read model's epoch and generation, and a BLAKE2b hash of everything that
  * shapes the answer (p may be NULL for suggest). out: ANSWER_KEY_MAX bytes.
@@ -205,12 +224,31 @@ size_t answer_key(const char *kind, const struct search_params *p, const struct 
 
 typedef void (*item_fn)(void *ud, const struct search_item *it);
 
-/* The page of items, in order. */
+/* Without words (p->text.mode TEXT_NONE): the page of items, in order... */
 enum arc_err store_search_items(arc_db *db, const struct search_params *p, item_fn fn,
                                 void *ud) ARC_NODISCARD;
-/* Total and facet counts over every match. */
+/* ... and the total and facet counts over every match. */
 enum arc_err store_search_facets(arc_db *db, const struct search_params *p,
                                  struct facets *f) ARC_NODISCARD;
+
+/* One match of a search with words, strings borrowed from the row. */
+struct match_row {
+    int64_t id;
+    int64_t score; /* full-text relevance x 10^6 (0 for TEXT_LIKE) */
+    int64_t price;
+    int64_t created; /* ms since the epoch */
+    int64_t band;
+    bool has_category;
+    arc_str name, category_slug, category_name;
+};
+typedef void (*match_fn)(void *ud, const struct match_row *m);
+
+/* With words: every match of p (filters applied), in no order. */
+enum arc_err store_search_matches(arc_db *db, const struct search_params *p, match_fn fn,
+                                  void *ud) ARC_NODISCARD;
+/* The rows of products ids[0..n) (n <= PER_PAGE_MAX), in no order. */
+enum arc_err store_items_by_id(arc_db *db, const int64_t *ids, size_t n, item_fn fn,
+                               void *ud) ARC_NODISCARD;
 
 typedef void (*suggest_fn)(void *ud, int64_t id, arc_str name);
 enum arc_err store_suggest(arc_db *db, const struct text_query *t, suggest_fn fn,

@@ -1,12 +1,17 @@
 /*
  * store.c - all of the search service's SQL. Every statement is prepared
  * once per process (arc_db); values from outside only ever travel as
- * parameters. A search is two statements: the page of items and one GROUP BY
- * for the total and the facets. Each comes in one text per text mode (none,
- * full-text, name prefix) and category filter (none, one), chosen here; the
- * parameters always come in the same order:
+ * parameters.
  *
- *   [text] [category] min_price max_price min_stock [order] [limit offset]
+ * Without words a search is two statements: one page of an index walk, and
+ * the facet counts (the kept counters of facet_counts, or a GROUP BY over a
+ * covering index when the price range is not made of whole bands). With words
+ * it is also two: every match once, with what sorting and facets need (the
+ * full-text search costs per match, so it runs once), then the page's rows
+ * by id. Statement texts come in one variant per text mode and category
+ * filter; the parameters always come in the same order:
+ *
+ *   [text] [category] min_price max_price min_stock [limit offset]
  */
 #include "search.h"
 
@@ -44,31 +49,47 @@
 #define W_NONE_CAT FROM_C C_FILTER
 #define W_FT_ALL FROM_P FT_ALL " AND " P_FILTER
 #define W_FT_CAT FROM_PC FT_ALL " AND c.slug = ? AND " P_FILTER
-#define W_LIKE_ALL FROM_P LIKE_NAME " AND " P_FILTER
+/* A name pattern reads every name: a scan of the table, never one of its
+ * indexes (whose row lookups for every active product would cost 7x more). */
+#define W_LIKE_ALL                                                                                 \
+    "FROM products p IGNORE INDEX (ix_products_newest, ix_products_price, ix_products_facets) "    \
+    "WHERE " LIKE_NAME " AND " P_FILTER
 #define W_LIKE_CAT FROM_C LIKE_NAME " AND " C_FILTER
 
 #define PAGE " LIMIT ? OFFSET ?"
 /* Ties go by id, in the direction of the sort, so that each order is one
- * index walk. */
+ * index walk. Without words, relevance is newest first. */
 #define BY_NEWEST(t, id) " ORDER BY " t ".created_at DESC, " t "." id " DESC" PAGE
 #define BY_PRICE(t, id) " ORDER BY " t ".price, " t "." id PAGE
 #define BY_PRICE_DESC(t, id) " ORDER BY " t ".price DESC, " t "." id " DESC" PAGE
-/* Name matches weigh four times a match anywhere. */
-#define BY_FT_RELEVANCE " ORDER BY " FT_NAME " * 4 + " FT_ALL " DESC, p.id DESC" PAGE
-/* Names that start with the words first. */
-#define BY_LIKE_RELEVANCE " ORDER BY p.name LIKE ? DESC, p.created_at DESC, p.id DESC" PAGE
 
 /* In the order of enum sort_order: relevance, price, -price, newest. */
-#define ITEMS(where, relevance, t, id)                                                             \
-    ITEM_COLS where relevance, ITEM_COLS where BY_PRICE(t, id),                                    \
+#define ITEMS(where, t, id)                                                                        \
+    ITEM_COLS where BY_NEWEST(t, id), ITEM_COLS where BY_PRICE(t, id),                             \
         ITEM_COLS where BY_PRICE_DESC(t, id), ITEM_COLS where BY_NEWEST(t, id)
 
+/* Every match, with its full-text relevance (the WHERE's own search: the same
+ * expression is not searched twice), the name (for the rank of name matches,
+ * worked out in C), and what sorts and facets need. */
+#define MATCH_COLS(score)                                                                          \
+    "SELECT p.id, " score                                                                          \
+    ", p.name, p.price, CAST(UNIX_TIMESTAMP(p.created_at) * 1000 AS SIGNED), "                     \
+    "p.category_slug, p.category_name, p.price_band "
+#define FT_SCORE "CAST(" FT_ALL " * 1000000 AS SIGNED)"
+
+#define Q10 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+#define Q100 Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10 ", " Q10
+_Static_assert(PER_PAGE_MAX == 100, "ST_PAGE takes PER_PAGE_MAX ids");
+
 enum {
-    /* + (text mode * 2 + has category) * SORT_COUNT + sort */
+    /* + has category * SORT_COUNT + sort */
     ST_ITEMS,
-    /* + text mode * 2 + has category */
-    ST_FACETS = ST_ITEMS + TEXT_MODES * 2 * SORT_COUNT,
-    ST_FACETS_SUMMARY = ST_FACETS + TEXT_MODES * 2,
+    /* + has category */
+    ST_FACETS = ST_ITEMS + 2 * SORT_COUNT,
+    ST_FACETS_SUMMARY = ST_FACETS + 2,
+    /* + (text mode FT 0, LIKE 1) * 2 + has category */
+    ST_MATCHES,
+    ST_PAGE = ST_MATCHES + 4,
     ST_SUGGEST,
     ST_LAST_CHANGE,
     ST_GENERATION,
@@ -97,25 +118,21 @@ enum {
     "in_stock, n) "
 
 const char *const search_sql[] = {
-    /* Without words, relevance is newest first. */
-    ITEMS(W_NONE_ALL, BY_NEWEST("p", "id"), "p", "id"),
-    ITEMS(W_NONE_CAT, BY_NEWEST("c", "product_id"), "c", "product_id"),
-    ITEMS(W_FT_ALL, BY_FT_RELEVANCE, "p", "id"),
-    ITEMS(W_FT_CAT, BY_FT_RELEVANCE, "p", "id"),
-    ITEMS(W_LIKE_ALL, BY_LIKE_RELEVANCE, "p", "id"),
-    ITEMS(W_LIKE_CAT, BY_LIKE_RELEVANCE, "c", "product_id"),
+    ITEMS(W_NONE_ALL, "p", "id"),
+    ITEMS(W_NONE_CAT, "c", "product_id"),
     FACET_COLS("p") W_NONE_ALL FACET_GROUP("p"),
     FACET_COLS("c") "FROM product_categories c WHERE " C_FILTER FACET_GROUP("c"),
-    FACET_COLS("p") W_FT_ALL FACET_GROUP("p"),
-    FACET_COLS("p") W_FT_CAT FACET_GROUP("p"),
-    FACET_COLS("p") W_LIKE_ALL FACET_GROUP("p"),
-    FACET_COLS("p") W_LIKE_CAT FACET_GROUP("p"),
     /* The same counts, kept up to date by every change (scope '' is every
      * product; a price range of whole bands). */
     [ST_FACETS_SUMMARY] = "SELECT NULLIF(category_slug, ''), category_name, price_band, "
                           "CAST(SUM(n) AS SIGNED) FROM facet_counts WHERE scope = ? AND "
                           "price_band BETWEEN ? AND ? AND in_stock >= ? "
                           "GROUP BY category_slug, category_name, price_band HAVING SUM(n) > 0",
+    [ST_MATCHES] = MATCH_COLS(FT_SCORE) W_FT_ALL,
+    MATCH_COLS(FT_SCORE) W_FT_CAT,
+    MATCH_COLS("0") W_LIKE_ALL,
+    MATCH_COLS("0") W_LIKE_CAT,
+    [ST_PAGE] = ITEM_COLS "FROM products p WHERE p.id IN (" Q100 ")",
     [ST_SUGGEST] = "SELECT p.id, p.name FROM products p WHERE " FT_NAME " AND p.active = 1 "
                    "ORDER BY " FT_NAME " DESC, p.id DESC LIMIT " STR(SUGGEST_MAX),
     [ST_LAST_CHANGE] = "SELECT CONCAT(DATE_FORMAT(MAX(synced_at), '%Y-%m-%dT%H:%i:%s.'), "
@@ -177,12 +194,6 @@ _Static_assert(ARC_ARRAY_LEN(search_sql) == ST_COUNT, "one SQL text per statemen
 
 /* ---- searching ------------------------------------------------------------- */
 
-static unsigned
-variant(const struct search_params *p)
-{
-    return (unsigned)p->text.mode * 2 + (p->category != NULL);
-}
-
 /* The parameters up to the order: text, category, price range, stock. */
 static size_t
 filter_params(const struct search_params *p, struct arc_db_param *out)
@@ -200,6 +211,18 @@ filter_params(const struct search_params *p, struct arc_db_param *out)
     out[n++] = ARC_DB_P_INT(p->max_price);
     out[n++] = ARC_DB_P_INT(p->in_stock ? 1 : 0);
     return n;
+}
+
+#define ITEM_NCOLS 8
+static const enum arc_db_type item_types[ITEM_NCOLS] = {
+    ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT,
+};
+
+static void
+typed_cols(struct arc_db_col *cols, const enum arc_db_type *types, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cols[i] = (struct arc_db_col){.type = types[i]};
 }
 
 struct item_cb {
@@ -229,23 +252,30 @@ on_item_row(void *ud, const struct arc_db_col *c, size_t ncols)
 enum arc_err
 store_search_items(arc_db *db, const struct search_params *p, item_fn fn, void *ud)
 {
-    struct arc_db_param params[12];
+    struct arc_db_param params[8];
     size_t n = filter_params(p, params);
-    if (p->sort == SORT_RELEVANCE && p->text.mode == TEXT_FT) {
-        params[n++] = ARC_DB_P_STR(p->text.name);
-        params[n++] = ARC_DB_P_STR(p->text.all);
-    } else if (p->sort == SORT_RELEVANCE && p->text.mode == TEXT_LIKE) {
-        params[n++] = ARC_DB_P_STR(p->text.starts);
-    }
     params[n++] = ARC_DB_P_INT(p->limit);
     params[n++] = ARC_DB_P_INT(p->offset);
-    struct arc_db_col cols[] = {
-        {.type = ARC_DB_INT}, {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_INT},
-        {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_INT},
-    };
+    struct arc_db_col cols[ITEM_NCOLS];
+    typed_cols(cols, item_types, ITEM_NCOLS);
     struct item_cb cb = {fn, ud};
-    unsigned st = ST_ITEMS + variant(p) * SORT_COUNT + (unsigned)p->sort;
-    return arc_db_query(db, st, params, n, cols, ARC_ARRAY_LEN(cols), on_item_row, &cb, NULL);
+    unsigned st = ST_ITEMS + (p->category != NULL) * SORT_COUNT + (unsigned)p->sort;
+    return arc_db_query(db, st, params, n, cols, ITEM_NCOLS, on_item_row, &cb, NULL);
+}
+
+enum arc_err
+store_items_by_id(arc_db *db, const int64_t *ids, size_t n, item_fn fn, void *ud)
+{
+    struct arc_db_param params[PER_PAGE_MAX];
+    if (n > PER_PAGE_MAX)
+        return ARC_INVALID;
+    for (size_t i = 0; i < PER_PAGE_MAX; i++)
+        params[i] = ARC_DB_P_INT(i < n ? ids[i] : 0); /* no product has id 0 */
+    struct arc_db_col cols[ITEM_NCOLS];
+    typed_cols(cols, item_types, ITEM_NCOLS);
+    struct item_cb cb = {fn, ud};
+    return arc_db_query(db, ST_PAGE, params, PER_PAGE_MAX, cols, ITEM_NCOLS, on_item_row, &cb,
+                        NULL);
 }
 
 static int
@@ -263,7 +293,7 @@ store_search_facets(arc_db *db, const struct search_params *p, struct facets *f)
     struct arc_db_col cols[] = {
         {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
     int lo, hi;
-    if (p->text.mode == TEXT_NONE && price_range_bands(p->min_price, p->max_price, &lo, &hi)) {
+    if (price_range_bands(p->min_price, p->max_price, &lo, &hi)) {
         params[0] = ARC_DB_P_STR(p->category ? p->category : "");
         params[1] = ARC_DB_P_INT(lo);
         params[2] = ARC_DB_P_INT(hi);
@@ -272,8 +302,51 @@ store_search_facets(arc_db *db, const struct search_params *p, struct facets *f)
                             on_facet_row, f, NULL);
     }
     size_t n = filter_params(p, params);
-    return arc_db_query(db, ST_FACETS + variant(p), params, n, cols, ARC_ARRAY_LEN(cols),
+    return arc_db_query(db, ST_FACETS + (p->category != NULL), params, n, cols, ARC_ARRAY_LEN(cols),
                         on_facet_row, f, NULL);
+}
+
+struct match_cb {
+    match_fn fn;
+    void *ud;
+};
+
+static int
+on_match_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    const struct match_cb *cb = ud;
+    struct match_row m = {
+        .id = c[0].i,
+        .score = c[1].i,
+        .name = arc_db_col_str(&c[2]),
+        .price = c[3].i,
+        .created = c[4].i,
+        .has_category = !c[5].is_null,
+        .category_slug = arc_db_col_str(&c[5]),
+        .category_name = arc_db_col_str(&c[6]),
+        .band = c[7].i,
+    };
+    cb->fn(cb->ud, &m);
+    return 0;
+}
+
+enum arc_err
+store_search_matches(arc_db *db, const struct search_params *p, match_fn fn, void *ud)
+{
+    struct arc_db_param params[10];
+    size_t n = 0;
+    if (p->text.mode == TEXT_NONE)
+        return ARC_INVALID;
+    if (p->text.mode == TEXT_FT)
+        params[n++] = ARC_DB_P_STR(p->text.all); /* the relevance column */
+    n += filter_params(p, params + n);
+    struct arc_db_col cols[8];
+    static const enum arc_db_type types[8] = {ARC_DB_INT, ARC_DB_INT, ARC_DB_STR, ARC_DB_INT,
+                                              ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT};
+    typed_cols(cols, types, 8);
+    struct match_cb cb = {fn, ud};
+    unsigned st = ST_MATCHES + (p->text.mode == TEXT_LIKE) * 2 + (p->category != NULL);
+    return arc_db_query(db, st, params, n, cols, 8, on_match_row, &cb, NULL);
 }
 
 struct suggest_cb {

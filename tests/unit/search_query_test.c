@@ -308,6 +308,85 @@ renders_facets(void **state)
 }
 
 static void
+facets_with_many_categories(void **state)
+{
+    /* Rows of the match set come in any order: categories are found by hash. */
+    struct facets f;
+    char slug[16];
+    facets_init(&f);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 1000; i++) {
+            int n = snprintf(slug, sizeof slug, "cat-%d", (i * 7919) % 1000);
+            arc_str s = {slug, (size_t)n};
+            facets_add(&f, &s, &s, i % PRICE_BANDS, 1);
+        }
+    }
+    assert_int_equal(f.ncats, 1000);
+    assert_int_equal(f.total, 3000);
+    for (size_t i = 0; i < f.ncats; i++)
+        assert_int_equal(f.cats[i].count, 3);
+    arc_buf b = ARC_BUF_INIT;
+    facets_render(&f, &b);
+    /* Equal counts: by slug. */
+    assert_non_null(strstr(b.ptr, "{\"category\":[{\"slug\":\"cat-0\""));
+    /* Adding after rendering still finds the categories. */
+    arc_str s = {"cat-5", 5};
+    facets_add(&f, &s, &s, 0, 2);
+    assert_int_equal(f.ncats, 1000);
+    facets_cleanup(&f);
+    arc_buf_cleanup(&b);
+}
+
+static void
+ranks_name_matches(void **state)
+{
+    struct text_query t = parse("deluxe headphones");
+    assert_int_equal(name_rank(&t, "Deluxe Headphones 42", 20), 2);
+    assert_int_equal(name_rank(&t, "Headphones, deluxe", 18), 2);
+    assert_int_equal(name_rank(&t, "Pro Headphones", 14), 1);
+    assert_int_equal(name_rank(&t, "Golf lamp", 9), 0);
+    /* Word starts only: "Superdeluxe" does not start with "deluxe". */
+    assert_int_equal(name_rank(&t, "Superdeluxe", 11), 0);
+    assert_int_equal(name_rank(&t, "x-deluxe", 8), 1);
+    /* Prefixes: "head" of "headphones". */
+    t = parse("head");
+    assert_int_equal(name_rank(&t, "Headphones", 10), 1);
+    /* Name prefix phrases. */
+    t = parse("tv");
+    assert_int_equal(name_rank(&t, "TV stand", 8), 1);
+    assert_int_equal(name_rank(&t, "Smart TV", 8), 0);
+    t = parse("x_");
+    assert_int_equal(name_rank(&t, "x_ files", 8), 1);
+    t = parse("");
+    assert_int_equal(name_rank(&t, "anything", 8), 0);
+}
+
+static void
+sorts_matches(void **state)
+{
+    struct match m[] = {
+        {.id = 1, .score = 10, .price = 300, .created = 1000, .rank = 0},
+        {.id = 2, .score = 50, .price = 100, .created = 3000, .rank = 1},
+        {.id = 3, .score = 20, .price = 100, .created = 3000, .rank = 1},
+        {.id = 4, .score = 20, .price = 200, .created = 2000, .rank = 1},
+        {.id = 5, .score = 90, .price = 50, .created = 500, .rank = 0},
+    };
+    size_t n = ARC_ARRAY_LEN(m);
+    int64_t want[SORT_COUNT][5] = {
+        [SORT_RELEVANCE] = {2, 4, 3, 5, 1}, /* rank, score, newest id */
+        [SORT_PRICE] = {5, 2, 3, 4, 1},     /* ties by id */
+        [SORT_PRICE_DESC] = {1, 4, 3, 2, 5},
+        [SORT_NEWEST] = {3, 2, 4, 1, 5},
+    };
+    for (int s = 0; s < SORT_COUNT; s++) {
+        matches_sort(m, n, (enum sort_order)s);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(m[i].id, want[s][i]);
+    }
+    matches_sort(m, 0, SORT_PRICE);
+}
+
+static void
 answer_keys(void **state)
 {
     char k1[ANSWER_KEY_MAX], k2[ANSWER_KEY_MAX];
@@ -362,6 +441,9 @@ main(void)
         cmocka_unit_test(price_bands),
         cmocka_unit_test(renders_items),
         cmocka_unit_test(renders_facets),
+        cmocka_unit_test(facets_with_many_categories),
+        cmocka_unit_test(ranks_name_matches),
+        cmocka_unit_test(sorts_matches),
         cmocka_unit_test(answer_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
