@@ -10,7 +10,6 @@
 
 #include <arcade/events.h>
 #include <arcade/json.h>
-#include <arcade/log.h>
 #include <arcade/service.h>
 
 /* An empty value counts as absent: forms send "?q=&category=". */

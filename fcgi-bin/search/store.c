@@ -132,7 +132,8 @@ const char *const search_sql[] = {
     MATCH_COLS(FT_SCORE) W_FT_CAT,
     MATCH_COLS("0") W_LIKE_ALL,
     MATCH_COLS("0") W_LIKE_CAT,
-    [ST_PAGE] = ITEM_COLS "FROM products p WHERE p.id IN (" Q100 ")",
+    /* (A product deactivated since the matches were read is left out.) */
+    [ST_PAGE] = ITEM_COLS "FROM products p WHERE p.active = 1 AND p.id IN (" Q100 ")",
     [ST_SUGGEST] = "SELECT p.id, p.name FROM products p WHERE " FT_NAME " AND p.active = 1 "
                    "ORDER BY " FT_NAME " DESC, p.id DESC LIMIT " STR(SUGGEST_MAX),
     [ST_LAST_CHANGE] = "SELECT CONCAT(DATE_FORMAT(MAX(synced_at), '%Y-%m-%dT%H:%i:%s.'), "
