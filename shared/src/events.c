@@ -522,14 +522,17 @@ handle_delivery(struct consumer *c, const struct arc_amqp_delivery *d)
     if (stopping && e == ARC_UNAVAILABLE) {
         /* not acknowledged: redelivered to the next consumer */
     } else if (e == ARC_OK) {
-        if (arc_amqp_ack(c->amqp, d) == ARC_OK) {
-            if (duplicate)
-                c->duplicates++;
-            else
-                c->applied++;
+        /* Committed: said before the ack, so that a consumer killed in between
+         * leaves a line for the effect and, on redelivery, one "duplicate". */
+        arc_log_info("event %s %s %s v%lld %s", ev.id, ev.type, ev.key, (long long)ev.version,
+                     duplicate ? "duplicate" : "applied");
+        if (duplicate)
+            c->duplicates++;
+        else
+            c->applied++;
+        if (arc_amqp_ack(c->amqp, d) != ARC_OK) {
+            /* the channel is gone: redelivered, then recognised as a duplicate */
         }
-        arc_log(duplicate ? ARC_LOG_DEBUG : ARC_LOG_INFO, "event %s %s %s v%lld %s", ev.id, ev.type,
-                ev.key, (long long)ev.version, duplicate ? "duplicate" : "applied");
     } else if (e == ARC_INVALID) {
         dead_letter(c, d, "the handler refused it");
     } else if (d->attempts + 1 >= c->max_attempts) {
