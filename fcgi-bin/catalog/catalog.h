@@ -39,7 +39,8 @@ struct catalog {
     arc_doccache *docs;   /* product documents (docs.c) */
     arc_amqp *amqp;       /* the broker link, for health only (events go through the outbox) */
     arc_buf doc;          /* scratch for one document */
-    arc_buf envelope;     /* scratch for one event */
+    arc_buf event_data;   /* scratch for one event's data ... */
+    arc_buf envelope;     /* ... and its envelope */
 };
 
 /* --- Rendering (render.c): pure functions, no I/O ------------------------- */
@@ -65,6 +66,9 @@ void product_render(const struct product_view *p, arc_buf *out);
 /* The document of an event or of the export: product_render's members plus
  * "category_path":["electronics","audio"]. */
 void product_render_event(const struct product_view *p, arc_buf *out);
+/* Turns product_render's document at the end of out into the event's: adds
+ * p's category_path. */
+void product_add_category_path(const struct product_view *p, arc_buf *out);
 /* Strong ETag "p<id>-v<version>" into out (at least 48 bytes); returns its length. */
 size_t product_etag(int64_t id, int64_t version, char *out, size_t outlen);
 /* RFC 7232 list match: value is "*" or a comma-separated list of entity tags
@@ -133,23 +137,27 @@ enum arc_err store_product_list(arc_db *db, const char *category_path, enum prod
 struct store_writer {
     arc_db *db;
     const struct arc_trace *trace; /* the request's, carried by the event */
-    arc_buf *doc, *envelope;       /* scratch */
+    arc_buf *data, *envelope;      /* scratch for the event */
+    /* After a create, update or inventory change: the product as this write
+     * committed it (product_render) and its version, the answer to the write. */
+    arc_buf *doc;
+    int64_t version;
 };
 
-enum arc_err store_product_create(const struct store_writer *w, const struct product_input *in,
+enum arc_err store_product_create(struct store_writer *w, const struct product_input *in,
                                   int64_t *id) ARC_NODISCARD;
 /* Applies the fields present in in. if_match (may be NULL) is the If-Match
  * header: when it does not match the current ETag, nothing changes and
  * *precondition_failed is set. ARC_NOT_FOUND, ARC_CONFLICT (duplicate sku). */
-enum arc_err store_product_update(const struct store_writer *w, int64_t id,
+enum arc_err store_product_update(struct store_writer *w, int64_t id,
                                   const struct product_input *in, const char *if_match,
                                   bool *precondition_failed) ARC_NODISCARD;
 /* Sets on_hand. *below_reserved is set (and nothing changes) when on_hand is
  * less than the units reserved. */
-enum arc_err store_inventory_set(const struct store_writer *w, int64_t id, int64_t on_hand,
+enum arc_err store_inventory_set(struct store_writer *w, int64_t id, int64_t on_hand,
                                  bool *below_reserved) ARC_NODISCARD;
 /* Already inactive: ARC_OK without a change or an event. */
-enum arc_err store_product_deactivate(const struct store_writer *w, int64_t id) ARC_NODISCARD;
+enum arc_err store_product_deactivate(struct store_writer *w, int64_t id) ARC_NODISCARD;
 /* Products (active or not) with id > after, by id, at most limit, each with
  * its category_path. */
 enum arc_err store_product_export(arc_db *db, int64_t after, int64_t limit, product_fn fn,
@@ -173,8 +181,6 @@ void docs_cleanup(struct catalog *c);
 /* Finds the current document of an active product: *etag and *body are
  * borrowed until the next docs_* call. ARC_NOT_FOUND for unknown or inactive. */
 enum arc_err docs_get(struct catalog *c, int64_t id, arc_str *etag, arc_str *body);
-/* Reads product id (active or not) from the database, bypassing the caches. */
-enum arc_err docs_load(struct catalog *c, int64_t id, arc_str *etag, arc_str *body, bool *active);
 /* Call after every committed write to product id. */
 void docs_invalidate(struct catalog *c, int64_t id);
 

@@ -5,7 +5,6 @@
  */
 #include "catalog.h"
 
-#include <string.h>
 
 struct render_state {
     arc_buf *out;
@@ -24,23 +23,15 @@ on_product(void *ud, const struct product_view *p)
     st->active = p->active;
 }
 
-/* Renders product id into out; *active tells whether readers may see it. */
-static enum arc_err
-render(struct catalog *c, int64_t id, arc_buf *out, bool *active)
-{
-    struct render_state st = {out, false};
-    enum arc_err e = store_product_get(c->db, id, on_product, &st);
-    *active = st.active;
-    return e;
-}
-
-/* arc_doc_load_fn: the document readers see, or ARC_NOT_FOUND. */
+/* arc_doc_load_fn: the document readers see (an ETag line and the product's
+ * JSON), or ARC_NOT_FOUND. */
 static enum arc_err
 load_product(void *ud, int64_t id, arc_buf *out)
 {
-    bool active = false;
-    enum arc_err e = render(ud, id, out, &active);
-    return e == ARC_OK && !active ? ARC_NOT_FOUND : e;
+    struct catalog *c = ud;
+    struct render_state st = {out, false};
+    enum arc_err e = store_product_get(c->db, id, on_product, &st);
+    return e == ARC_OK && !st.active ? ARC_NOT_FOUND : e;
 }
 
 int
@@ -57,27 +48,6 @@ docs_cleanup(struct catalog *c)
     arc_doccache_free(c->docs);
     c->docs = NULL;
     arc_buf_cleanup(&c->doc);
-}
-
-static int
-split(const arc_buf *doc, arc_str *etag, arc_str *body)
-{
-    const char *nl = memchr(doc->ptr, '\n', doc->len);
-    if (nl == NULL)
-        return -1;
-    *etag = (arc_str){doc->ptr, (size_t)(nl - doc->ptr)};
-    *body = (arc_str){nl + 1, doc->len - etag->len - 1};
-    return 0;
-}
-
-enum arc_err
-docs_load(struct catalog *c, int64_t id, arc_str *etag, arc_str *body, bool *active)
-{
-    arc_buf_reset(&c->doc);
-    enum arc_err e = render(c, id, &c->doc, active);
-    if (e != ARC_OK)
-        return e;
-    return split(&c->doc, etag, body) == 0 ? ARC_OK : ARC_INTERNAL;
 }
 
 enum arc_err

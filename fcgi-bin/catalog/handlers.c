@@ -284,23 +284,22 @@ static struct store_writer
 writer(arc_req *r)
 {
     struct catalog *c = r->ctx;
-    return (struct store_writer){c->db, &r->trace, &c->doc, &c->envelope};
+    return (struct store_writer){.db = c->db,
+                                 .trace = &r->trace,
+                                 .data = &c->event_data,
+                                 .envelope = &c->envelope,
+                                 .doc = &c->doc};
 }
 
+/* Answers a write with the product as the write committed it (read inside its
+ * transaction for the event: no second read). */
 static void
-respond_product(arc_req *r, int status, int64_t id)
+respond_product(arc_req *r, int status, int64_t id, const struct store_writer *w)
 {
-    struct catalog *c = r->ctx;
-    arc_str etag, body;
-    bool active;
-    enum arc_err e = docs_load(c, id, &etag, &body, &active);
-    if (e != ARC_OK) {
-        /* The write is committed; only reading it back failed. */
-        arc_respond_failure(r, e);
-        return;
-    }
-    arc_resp_header_str(r, "ETag", etag.ptr, etag.len);
-    arc_respond_raw(r, status, NULL, body.ptr, body.len);
+    char etag[48];
+    size_t n = product_etag(id, w->version, etag, sizeof etag);
+    arc_resp_header_str(r, "ETag", etag, n);
+    arc_respond_raw(r, status, NULL, w->doc->ptr, w->doc->len);
 }
 
 void
@@ -319,12 +318,12 @@ handle_product_create(arc_req *r)
         goto out;
     }
     int64_t id = 0;
-    const struct store_writer w = writer(r);
+    struct store_writer w = writer(r);
     if (product_failed(r, store_product_create(&w, &in, &id)))
         goto out;
     docs_invalidate(c, id);
     arc_resp_header(r, "Location", "/api/v1/products/%lld", (long long)id);
-    respond_product(r, 201, id);
+    respond_product(r, 201, id, &w);
 out:
     json_object_put(body);
 }
@@ -345,7 +344,7 @@ handle_product_update(arc_req *r)
         goto out;
     }
     bool precondition_failed = false;
-    const struct store_writer w = writer(r);
+    struct store_writer w = writer(r);
     enum arc_err e =
         store_product_update(&w, id, &in, arc_req_header(r, "HTTP_IF_MATCH"), &precondition_failed);
     if (product_failed(r, e))
@@ -356,7 +355,7 @@ handle_product_update(arc_req *r)
         goto out;
     }
     docs_invalidate(c, id);
-    respond_product(r, 200, id);
+    respond_product(r, 200, id, &w);
 out:
     json_object_put(body);
 }
@@ -368,7 +367,7 @@ handle_product_delete(arc_req *r)
     int64_t id = r->params[0].i;
     if (!require_admin(r))
         return;
-    const struct store_writer w = writer(r);
+    struct store_writer w = writer(r);
     if (product_failed(r, store_product_deactivate(&w, id)))
         return;
     docs_invalidate(c, id);
@@ -391,7 +390,7 @@ handle_inventory_put(arc_req *r)
         return;
     }
     bool below_reserved = false;
-    const struct store_writer w = writer(r);
+    struct store_writer w = writer(r);
     if (product_failed(r, store_inventory_set(&w, id, on_hand, &below_reserved)))
         return;
     if (below_reserved) {
@@ -400,7 +399,7 @@ handle_inventory_put(arc_req *r)
         return;
     }
     docs_invalidate(c, id);
-    respond_product(r, 200, id);
+    respond_product(r, 200, id, &w);
 }
 
 /* ---- categories ------------------------------------------------------------ */

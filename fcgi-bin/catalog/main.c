@@ -62,6 +62,7 @@ main(int argc, char **argv)
     int rc = arc_server_run(&svc);
     arc_log_info("catalog worker stopping");
     docs_cleanup(&c);
+    arc_buf_cleanup(&c.event_data);
     arc_buf_cleanup(&c.envelope);
     arc_amqp_free(c.amqp);
     arc_httpc_free(c.http);

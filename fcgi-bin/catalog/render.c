@@ -43,6 +43,12 @@ void
 product_render_event(const struct product_view *p, arc_buf *out)
 {
     product_render(p, out);
+    product_add_category_path(p, out);
+}
+
+void
+product_add_category_path(const struct product_view *p, arc_buf *out)
+{
     out->len--; /* the closing brace */
     arc_buf_append_str(out, ",\"category_path\":[");
     const char *s = p->category_path.ptr;

@@ -190,29 +190,28 @@ store_product_list(arc_db *db, const char *category_path, enum product_sort sort
 
 /* ---- events ------------------------------------------------------------------ */
 
-struct event_doc {
-    arc_buf *out;
-    int64_t version;
-};
-
+/* The product as the write left it: the answer (w->doc, w->version) and the
+ * event's data (w->data). */
 static void
 on_event_product(void *ud, const struct product_view *p)
 {
-    struct event_doc *d = ud;
-    arc_buf_reset(d->out);
-    product_render_event(p, d->out);
-    d->version = p->version;
+    struct store_writer *w = ud;
+    arc_buf_reset(w->doc);
+    product_render(p, w->doc);
+    w->version = p->version;
+    arc_buf_reset(w->data);
+    arc_buf_append(w->data, w->doc->ptr, w->doc->len);
+    product_add_category_path(p, w->data);
 }
 
 /* Inside the write's transaction: the product as it is now, as event type,
  * into the outbox. */
 static enum arc_err
-emit(const struct store_writer *w, int64_t id, const char *type)
+emit(struct store_writer *w, int64_t id, const char *type)
 {
     struct arc_db_param p[] = {ARC_DB_P_INT(id)};
     struct arc_db_col cols[EVENT_NCOLS];
-    struct event_doc doc = {w->doc, 0};
-    struct product_cb cb = {on_event_product, &doc};
+    struct product_cb cb = {on_event_product, w};
     uint64_t n = 0;
     product_cols(cols, EVENT_NCOLS);
     enum arc_err e =
@@ -227,8 +226,8 @@ emit(const struct store_writer *w, int64_t id, const char *type)
         .type = type,
         .source = "catalog",
         .key = key,
-        .version = doc.version,
-        .data = {w->doc->ptr, w->doc->len},
+        .version = w->version,
+        .data = {w->data->ptr, w->data->len},
         .trace = w->trace,
     };
     return arc_outbox_add(w->db, ST_OUTBOX_ADD, &ev, w->envelope);
@@ -278,7 +277,7 @@ opt_category(const struct product_input *in)
 }
 
 static enum arc_err
-create_once(const struct store_writer *w, const struct product_input *in, int64_t *id)
+create_once(struct store_writer *w, const struct product_input *in, int64_t *id)
 {
     struct arc_db_param p[] = {
         ARC_DB_P_STRN(in->sku.ptr, in->sku.len),
@@ -302,7 +301,7 @@ create_once(const struct store_writer *w, const struct product_input *in, int64_
 }
 
 enum arc_err
-store_product_create(const struct store_writer *w, const struct product_input *in, int64_t *id)
+store_product_create(struct store_writer *w, const struct product_input *in, int64_t *id)
 {
     RETURN_RETRYING(create_once(w, in, id));
 }
@@ -341,7 +340,7 @@ flag(const struct product_input *in, unsigned f)
 }
 
 static enum arc_err
-update_once(const struct store_writer *w, int64_t id, const struct product_input *in,
+update_once(struct store_writer *w, int64_t id, const struct product_input *in,
             const char *if_match, bool *precondition_failed)
 {
     struct lock_row row;
@@ -377,7 +376,7 @@ update_once(const struct store_writer *w, int64_t id, const struct product_input
 }
 
 enum arc_err
-store_product_update(const struct store_writer *w, int64_t id, const struct product_input *in,
+store_product_update(struct store_writer *w, int64_t id, const struct product_input *in,
                      const char *if_match, bool *precondition_failed)
 {
     *precondition_failed = false;
@@ -394,7 +393,7 @@ exists(arc_db *db, int64_t id)
 }
 
 static enum arc_err
-inventory_once(const struct store_writer *w, int64_t id, int64_t on_hand, bool *below_reserved)
+inventory_once(struct store_writer *w, int64_t id, int64_t on_hand, bool *below_reserved)
 {
     /* One conditional statement: the reserved count is never read into C and
      * written back, so a concurrent reservation cannot be lost. */
@@ -417,13 +416,13 @@ inventory_once(const struct store_writer *w, int64_t id, int64_t on_hand, bool *
 }
 
 enum arc_err
-store_inventory_set(const struct store_writer *w, int64_t id, int64_t on_hand, bool *below_reserved)
+store_inventory_set(struct store_writer *w, int64_t id, int64_t on_hand, bool *below_reserved)
 {
     RETURN_RETRYING(inventory_once(w, id, on_hand, below_reserved));
 }
 
 static enum arc_err
-deactivate_once(const struct store_writer *w, int64_t id)
+deactivate_once(struct store_writer *w, int64_t id)
 {
     struct arc_db_param p[] = {ARC_DB_P_INT(id)};
     uint64_t affected = 0;
@@ -440,7 +439,7 @@ deactivate_once(const struct store_writer *w, int64_t id)
 }
 
 enum arc_err
-store_product_deactivate(const struct store_writer *w, int64_t id)
+store_product_deactivate(struct store_writer *w, int64_t id)
 {
     RETURN_RETRYING(deactivate_once(w, id));
 }
