@@ -138,13 +138,6 @@ on_product_row(void *ud, const struct arc_db_col *c, size_t ncols)
     return 0;
 }
 
-static void
-product_cols(struct arc_db_col *cols, size_t ncols)
-{
-    for (size_t i = 0; i < ncols; i++)
-        cols[i] = (struct arc_db_col){.type = product_types[i]};
-}
-
 enum arc_err
 store_product_get(arc_db *db, int64_t id, product_fn fn, void *ud)
 {
@@ -152,7 +145,7 @@ store_product_get(arc_db *db, int64_t id, product_fn fn, void *ud)
     struct arc_db_col cols[PRODUCT_NCOLS];
     struct product_cb cb = {fn, ud};
     uint64_t n = 0;
-    product_cols(cols, PRODUCT_NCOLS);
+    arc_db_cols_init(cols, product_types, PRODUCT_NCOLS);
     enum arc_err e =
         arc_db_query(db, ST_PRODUCT_GET, p, 1, cols, PRODUCT_NCOLS, on_product_row, &cb, &n);
     if (e == ARC_OK && n == 0)
@@ -183,7 +176,7 @@ store_product_list(arc_db *db, const char *category_path, enum product_sort sort
     p[np++] = ARC_DB_P_INT(offset);
     struct arc_db_col cols[PRODUCT_NCOLS];
     struct product_cb cb = {fn, ud};
-    product_cols(cols, PRODUCT_NCOLS);
+    arc_db_cols_init(cols, product_types, PRODUCT_NCOLS);
     unsigned st = (category_path ? ST_LIST_CAT : ST_LIST_ALL) + (unsigned)sort;
     return arc_db_query(db, st, p, np, cols, PRODUCT_NCOLS, on_product_row, &cb, NULL);
 }
@@ -213,7 +206,7 @@ emit(struct store_writer *w, int64_t id, const char *type)
     struct arc_db_col cols[EVENT_NCOLS];
     struct product_cb cb = {on_event_product, w};
     uint64_t n = 0;
-    product_cols(cols, EVENT_NCOLS);
+    arc_db_cols_init(cols, product_types, EVENT_NCOLS);
     enum arc_err e =
         arc_db_query(w->db, ST_PRODUCT_EVENT, p, 1, cols, EVENT_NCOLS, on_product_row, &cb, &n);
     if (e != ARC_OK)
@@ -239,7 +232,7 @@ store_product_export(arc_db *db, int64_t after, int64_t limit, product_fn fn, vo
     struct arc_db_param p[] = {ARC_DB_P_INT(after), ARC_DB_P_INT(limit)};
     struct arc_db_col cols[EVENT_NCOLS];
     struct product_cb cb = {fn, ud};
-    product_cols(cols, EVENT_NCOLS);
+    arc_db_cols_init(cols, product_types, EVENT_NCOLS);
     return arc_db_query(db, ST_PRODUCT_EXPORT, p, 2, cols, EVENT_NCOLS, on_product_row, &cb, NULL);
 }
 

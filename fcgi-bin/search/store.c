@@ -219,13 +219,6 @@ static const enum arc_db_type item_types[ITEM_NCOLS] = {
     ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT,
 };
 
-static void
-typed_cols(struct arc_db_col *cols, const enum arc_db_type *types, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        cols[i] = (struct arc_db_col){.type = types[i]};
-}
-
 struct item_cb {
     item_fn fn;
     void *ud;
@@ -258,7 +251,7 @@ store_search_items(arc_db *db, const struct search_params *p, item_fn fn, void *
     params[n++] = ARC_DB_P_INT(p->limit);
     params[n++] = ARC_DB_P_INT(p->offset);
     struct arc_db_col cols[ITEM_NCOLS];
-    typed_cols(cols, item_types, ITEM_NCOLS);
+    arc_db_cols_init(cols, item_types, ITEM_NCOLS);
     struct item_cb cb = {fn, ud};
     unsigned st = ST_ITEMS + (p->category != NULL) * SORT_COUNT + (unsigned)p->sort;
     return arc_db_query(db, st, params, n, cols, ITEM_NCOLS, on_item_row, &cb, NULL);
@@ -273,7 +266,7 @@ store_items_by_id(arc_db *db, const int64_t *ids, size_t n, item_fn fn, void *ud
     for (size_t i = 0; i < PER_PAGE_MAX; i++)
         params[i] = ARC_DB_P_INT(i < n ? ids[i] : 0); /* no product has id 0 */
     struct arc_db_col cols[ITEM_NCOLS];
-    typed_cols(cols, item_types, ITEM_NCOLS);
+    arc_db_cols_init(cols, item_types, ITEM_NCOLS);
     struct item_cb cb = {fn, ud};
     return arc_db_query(db, ST_PAGE, params, PER_PAGE_MAX, cols, ITEM_NCOLS, on_item_row, &cb,
                         NULL);
@@ -344,7 +337,7 @@ store_search_matches(arc_db *db, const struct search_params *p, match_fn fn, voi
     struct arc_db_col cols[8];
     static const enum arc_db_type types[8] = {ARC_DB_INT, ARC_DB_INT, ARC_DB_STR, ARC_DB_INT,
                                               ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT};
-    typed_cols(cols, types, 8);
+    arc_db_cols_init(cols, types, 8);
     struct match_cb cb = {fn, ud};
     unsigned st = ST_MATCHES + (p->text.mode == TEXT_LIKE) * 2 + (p->category != NULL);
     return arc_db_query(db, st, params, n, cols, 8, on_match_row, &cb, NULL);
@@ -561,8 +554,7 @@ store_product_apply(arc_db *db, int64_t version, const struct product_doc *d,
         ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR,
         ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_INT, ARC_DB_STR,
     };
-    for (size_t i = 0; i < ARC_ARRAY_LEN(cols); i++)
-        cols[i] = (struct arc_db_col){.type = types[i]};
+    arc_db_cols_init(cols, types, ARC_ARRAY_LEN(cols));
     struct stored old = {.doc = d};
     uint64_t found = 0;
     *result = APPLY_OLDER;

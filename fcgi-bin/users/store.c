@@ -141,14 +141,8 @@ store_session_find(arc_db *db, const char *token_hash, struct arc_principal *out
 
 #define USER_NCOLS 5
 
-static void
-user_cols(struct arc_db_col *cols)
-{
-    static const enum arc_db_type types[USER_NCOLS] = {ARC_DB_INT, ARC_DB_STR, ARC_DB_STR,
-                                                       ARC_DB_STR, ARC_DB_STR};
-    for (size_t i = 0; i < USER_NCOLS; i++)
-        cols[i] = (struct arc_db_col){.type = types[i]};
-}
+static const enum arc_db_type user_types[USER_NCOLS] = {ARC_DB_INT, ARC_DB_STR, ARC_DB_STR,
+                                                        ARC_DB_STR, ARC_DB_STR};
 
 static void
 fill_user(struct user_row *u, const struct arc_db_col *c)
@@ -173,7 +167,7 @@ store_user_get(arc_db *db, int64_t id, struct user_row *out)
     struct arc_db_param p[] = {ARC_DB_P_INT(id)};
     struct arc_db_col cols[USER_NCOLS];
     uint64_t n = 0;
-    user_cols(cols);
+    arc_db_cols_init(cols, user_types, USER_NCOLS);
     enum arc_err e = arc_db_query(db, ST_USER_GET, p, 1, cols, USER_NCOLS, on_user_row, out, &n);
     if (e == ARC_OK && n == 0)
         return ARC_NOT_FOUND;
@@ -201,7 +195,7 @@ store_user_by_email(arc_db *db, const char *email, size_t len, struct user_row *
     struct arc_db_col cols[USER_NCOLS + 1];
     struct user_hash uh = {out, hash};
     uint64_t n = 0;
-    user_cols(cols);
+    arc_db_cols_init(cols, user_types, USER_NCOLS);
     cols[USER_NCOLS] = (struct arc_db_col){.type = ARC_DB_STR};
     enum arc_err e =
         arc_db_query(db, ST_USER_BY_EMAIL, p, 1, cols, USER_NCOLS + 1, on_user_hash_row, &uh, &n);
@@ -267,7 +261,7 @@ store_user_list(arc_db *db, int64_t limit, int64_t offset, user_fn fn, void *ud,
     struct arc_db_param p[] = {ARC_DB_P_INT(limit), ARC_DB_P_INT(offset)};
     struct arc_db_col cols[USER_NCOLS];
     struct user_cb cb = {fn, ud};
-    user_cols(cols);
+    arc_db_cols_init(cols, user_types, USER_NCOLS);
     return arc_db_query(db, ST_USER_LIST, p, 2, cols, USER_NCOLS, on_user_item, &cb, NULL);
 }
 

@@ -767,6 +767,13 @@ arc_db_col_copy(char *dst, size_t cap, const struct arc_db_col *c)
     dst[n] = '\0';
 }
 
+void
+arc_db_cols_init(struct arc_db_col *cols, const enum arc_db_type *types, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cols[i] = (struct arc_db_col){.type = types[i]};
+}
+
 int
 arc_db_row_int(void *ud, const struct arc_db_col *cols, size_t ncols)
 {

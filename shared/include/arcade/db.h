@@ -65,6 +65,9 @@ struct arc_db_col {
  * use the same arc_db (such calls fail with ARC_INTERNAL). */
 typedef int (*arc_db_row_fn)(void *ud, const struct arc_db_col *cols, size_t ncols);
 
+/* Sets cols[0..n) to the column types types[0..n) (values cleared). */
+void arc_db_cols_init(struct arc_db_col *cols, const enum arc_db_type *types, size_t n);
+
 /* A string column as a view (borrowed until the next row). */
 static inline arc_str
 arc_db_col_str(const struct arc_db_col *c)
