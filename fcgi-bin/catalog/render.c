@@ -8,34 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-append_str_member(arc_buf *out, const char *name, arc_str v)
-{
-    arc_buf_append_str(out, name);
-    arc_buf_append_json_string(out, v.ptr, v.len);
-}
-
 void
 product_render(const struct product_view *p, arc_buf *out)
 {
     arc_buf_printf(out, "{\"id\":%lld", (long long)p->id);
-    append_str_member(out, ",\"sku\":", p->sku);
-    append_str_member(out, ",\"name\":", p->name);
-    append_str_member(out, ",\"description\":", p->description);
+    arc_buf_append_json_member(out, ",\"sku\":", p->sku);
+    arc_buf_append_json_member(out, ",\"name\":", p->name);
+    arc_buf_append_json_member(out, ",\"description\":", p->description);
     arc_buf_printf(out, ",\"price\":%lld", (long long)p->price);
-    append_str_member(out, ",\"currency\":", p->currency);
+    arc_buf_append_json_member(out, ",\"currency\":", p->currency);
     if (p->has_category) {
         arc_buf_printf(out, ",\"category\":{\"id\":%lld", (long long)p->category_id);
-        append_str_member(out, ",\"slug\":", p->category_slug);
-        append_str_member(out, ",\"name\":", p->category_name);
+        arc_buf_append_json_member(out, ",\"slug\":", p->category_slug);
+        arc_buf_append_json_member(out, ",\"name\":", p->category_name);
         arc_buf_append_char(out, '}');
     } else {
         arc_buf_append_str(out, ",\"category\":null");
     }
     arc_buf_printf(out, ",\"stock\":%lld,\"active\":%s", (long long)p->stock,
                    p->active ? "true" : "false");
-    append_str_member(out, ",\"created_at\":", p->created_at);
-    append_str_member(out, ",\"updated_at\":", p->updated_at);
+    arc_buf_append_json_member(out, ",\"created_at\":", p->created_at);
+    arc_buf_append_json_member(out, ",\"updated_at\":", p->updated_at);
     arc_buf_append_char(out, '}');
 }
 

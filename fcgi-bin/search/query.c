@@ -314,26 +314,19 @@ search_uses_summary(const struct search_params *p)
     return p->text.mode == TEXT_NONE && price_range_bands(p->min_price, p->max_price, &lo, &hi);
 }
 
-static void
-append_str_member(arc_buf *out, const char *name, arc_str v)
-{
-    arc_buf_append_str(out, name);
-    arc_buf_append_json_string(out, v.ptr, v.len);
-}
-
 void
 item_render(const struct search_item *it, arc_buf *out)
 {
     arc_buf_append_str(out, "{\"id\":");
     arc_buf_append_uint(out, (uint64_t)it->id);
-    append_str_member(out, ",\"sku\":", it->sku);
-    append_str_member(out, ",\"name\":", it->name);
+    arc_buf_append_json_member(out, ",\"sku\":", it->sku);
+    arc_buf_append_json_member(out, ",\"name\":", it->name);
     arc_buf_append_str(out, ",\"price\":");
     arc_buf_append_uint(out, (uint64_t)it->price);
-    append_str_member(out, ",\"currency\":", it->currency);
+    arc_buf_append_json_member(out, ",\"currency\":", it->currency);
     if (it->has_category) {
-        append_str_member(out, ",\"category\":{\"slug\":", it->category_slug);
-        append_str_member(out, ",\"name\":", it->category_name);
+        arc_buf_append_json_member(out, ",\"category\":{\"slug\":", it->category_slug);
+        arc_buf_append_json_member(out, ",\"name\":", it->category_name);
         arc_buf_append_char(out, '}');
     } else {
         arc_buf_append_str(out, ",\"category\":null");
@@ -449,8 +442,8 @@ facets_render(struct facets *f, arc_buf *out)
         const struct facet_category *c = &f->cats[i];
         if (i > 0)
             arc_buf_append_char(out, ',');
-        append_str_member(out, "{\"slug\":", (arc_str){c->slug, strlen(c->slug)});
-        append_str_member(out, ",\"name\":", (arc_str){c->name, strlen(c->name)});
+        arc_buf_append_json_member(out, "{\"slug\":", (arc_str){c->slug, strlen(c->slug)});
+        arc_buf_append_json_member(out, ",\"name\":", (arc_str){c->name, strlen(c->name)});
         arc_buf_append_str(out, ",\"count\":");
         arc_buf_append_uint(out, (uint64_t)c->count);
         arc_buf_append_char(out, '}');

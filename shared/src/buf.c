@@ -155,3 +155,10 @@ arc_buf_append_json_string(arc_buf *b, const char *s, size_t n)
     arc_buf_append(b, s + run, n - run);
     arc_buf_append_char(b, '"');
 }
+
+void
+arc_buf_append_json_member(arc_buf *b, const char *prefix, arc_str v)
+{
+    arc_buf_append_str(b, prefix);
+    arc_buf_append_json_string(b, v.ptr, v.len);
+}

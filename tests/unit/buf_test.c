@@ -73,6 +73,10 @@ test_json_string(void **state)
     arc_buf_reset(&b);
     arc_buf_append_json_string(&b, "", 0);
     assert_string_equal(b.ptr, "\"\"");
+    arc_buf_reset(&b);
+    arc_buf_append_json_member(&b, "{\"name\":", (arc_str){"Caf\"e", 5});
+    arc_buf_append_json_member(&b, ",\"x\":", (arc_str){NULL, 0});
+    assert_string_equal(b.ptr, "{\"name\":\"Caf\\\"e\",\"x\":\"\"");
     arc_buf_cleanup(&b);
 }
 

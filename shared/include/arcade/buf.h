@@ -33,5 +33,7 @@ void arc_buf_vprintf(arc_buf *b, const char *fmt, va_list ap) ARC_PRINTF(2, 0);
 void arc_buf_append_uint(arc_buf *b, uint64_t v);
 /* Appends s[0..n) as a quoted, escaped JSON string. */
 void arc_buf_append_json_string(arc_buf *b, const char *s, size_t n);
+/* Appends prefix (e.g. ",\"name\":") and then v as a JSON string. */
+void arc_buf_append_json_member(arc_buf *b, const char *prefix, arc_str v);
 
 #endif
