@@ -13,15 +13,16 @@
 #include <arcade/doccache.h>
 #include <arcade/http.h>
 #include <arcade/httpc.h>
+#include <arcade/ident.h>
 #include <arcade/router.h>
 
 /* Limits of the API contract (docs/catalog-api.md). */
-#define SKU_MAX 64
+#define SKU_MAX ARC_SKU_MAX
 #define PRODUCT_NAME_MAX 200
 #define DESCRIPTION_MAX 5000
 #define PRICE_MAX INT64_C(999999999999)
 #define ON_HAND_MAX 1000000000
-#define SLUG_MAX 64
+#define SLUG_MAX ARC_SLUG_MAX
 #define CATEGORY_NAME_MAX 100
 #define CATEGORY_DEPTH_MAX 8
 #define PER_PAGE_DEFAULT 20
@@ -75,8 +76,6 @@ size_t product_etag(int64_t id, int64_t version, char *out, size_t outlen);
  * (W/ weak tags compare weakly, as If-None-Match requires). */
 bool etag_list_matches(const char *header, const char *etag, size_t etag_len, bool weak_ok);
 bool currency_known(const char *code, size_t len);
-bool sku_valid(const char *s, size_t len);
-bool slug_valid(const char *s, size_t len);
 
 /* --- Store (store.c): all of the catalog's SQL ----------------------------- */
 

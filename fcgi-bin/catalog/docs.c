@@ -5,7 +5,6 @@
  */
 #include "catalog.h"
 
-
 struct render_state {
     arc_buf *out;
     bool active;

@@ -121,7 +121,7 @@ handle_product_list(arc_req *r)
 
     struct category_row cat;
     if (category != NULL) {
-        enum arc_err e = slug_valid(category, strlen(category))
+        enum arc_err e = arc_slug_valid(category, strlen(category))
                              ? store_category_find(c->db, category, strlen(category), &cat)
                              : ARC_NOT_FOUND;
         if (e == ARC_NOT_FOUND) {
@@ -218,7 +218,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
     size_t len;
 
     if (arc_json_string(body, "sku", req, 1, SKU_MAX, &s, &len, fields) == ARC_FIELD_OK) {
-        if (sku_valid(s, len)) {
+        if (arc_sku_valid(s, len)) {
             in->sku = (arc_str){s, len};
             in->set |= F_SKU;
         } else {
@@ -262,7 +262,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
     } else if (rc == ARC_FIELD_OK) {
         struct category_row cat;
         enum arc_err e =
-            slug_valid(s, len) ? store_category_find(c->db, s, len, &cat) : ARC_NOT_FOUND;
+            arc_slug_valid(s, len) ? store_category_find(c->db, s, len, &cat) : ARC_NOT_FOUND;
         if (e == ARC_NOT_FOUND) {
             arc_field_error(fields, "category", "no such category");
         } else if (e != ARC_OK) {
@@ -518,7 +518,7 @@ handle_category_get(arc_req *r)
     struct catalog *c = r->ctx;
     struct category_row cat;
     const struct arc_param *slug = &r->params[0];
-    enum arc_err e = slug_valid(slug->s, slug->len)
+    enum arc_err e = arc_slug_valid(slug->s, slug->len)
                          ? store_category_find(c->db, slug->s, slug->len, &cat)
                          : ARC_NOT_FOUND;
     if (e == ARC_NOT_FOUND) {
@@ -552,7 +552,7 @@ handle_category_create(arc_req *r)
     size_t slug_len = 0, name_len = 0, parent_len = 0;
     if (arc_json_string(body, "slug", ARC_REQUIRED, 1, SLUG_MAX, &slug, &slug_len, &fields) ==
             ARC_FIELD_OK &&
-        !slug_valid(slug, slug_len))
+        !arc_slug_valid(slug, slug_len))
         arc_field_error(&fields, "slug", "must be 1 to 64 characters of a-z, 0-9 and '-'");
     (void)arc_json_string(body, "name", ARC_REQUIRED, 1, CATEGORY_NAME_MAX, &name, &name_len,
                           &fields);
@@ -560,7 +560,7 @@ handle_category_create(arc_req *r)
     bool has_parent = false;
     if (arc_json_string(body, "parent", ARC_NULLABLE, 1, SLUG_MAX, &parent_slug, &parent_len,
                         &fields) == ARC_FIELD_OK) {
-        enum arc_err e = slug_valid(parent_slug, parent_len)
+        enum arc_err e = arc_slug_valid(parent_slug, parent_len)
                              ? store_category_find(c->db, parent_slug, parent_len, &parent)
                              : ARC_NOT_FOUND;
         if (e == ARC_NOT_FOUND) {

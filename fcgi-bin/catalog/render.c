@@ -130,30 +130,3 @@ currency_known(const char *code, size_t len)
     return bsearch(code, currencies, ARC_ARRAY_LEN(currencies), sizeof currencies[0],
                    cmp_currency) != NULL;
 }
-
-bool
-sku_valid(const char *s, size_t len)
-{
-    if (len == 0 || len > SKU_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-bool
-slug_valid(const char *s, size_t len)
-{
-    if (len == 0 || len > SLUG_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-            return false;
-    }
-    return true;
-}

@@ -8,33 +8,6 @@
 
 #include <arcade/json.h>
 
-bool
-slug_valid(const char *s, size_t len)
-{
-    if (len == 0 || len > SLUG_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static bool
-sku_valid(const char *s, size_t len)
-{
-    if (len == 0 || len > SKU_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* Three upper-case ASCII letters (the catalog checks the code is ISO 4217). */
 static bool
 currency_shape(arc_str c)
@@ -145,7 +118,7 @@ read_category(json_object *data, struct product_doc *doc, const char **why)
         if (!json_object_is_type(cat, json_type_object) ||
             !get_int(cat, "id", 1, INT64_MAX, &doc->category_id) ||
             !get_string(cat, "slug", 1, SLUG_MAX, &doc->category_slug) ||
-            !slug_valid(doc->category_slug.ptr, doc->category_slug.len) ||
+            !arc_slug_valid(doc->category_slug.ptr, doc->category_slug.len) ||
             !get_string(cat, "name", 1, CATEGORY_NAME_MAX, &doc->category_name)) {
             *why = "category is not null or {id, slug, name}";
             return -1;
@@ -162,7 +135,7 @@ read_category(json_object *data, struct product_doc *doc, const char **why)
     for (size_t i = 0; i < doc->npath; i++) {
         json_object *v = json_object_array_get_idx(path, i);
         if (!json_object_is_type(v, json_type_string) ||
-            !slug_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v))) {
+            !arc_slug_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v))) {
             *why = "category_path holds something other than slugs";
             return -1;
         }
@@ -205,7 +178,7 @@ product_doc_read(json_object *data, struct product_doc *doc, const char **why)
     if (!get_int(data, "id", 1, INT64_MAX, &doc->id))
         *why = "id is not a positive integer";
     else if (!get_string(data, "sku", 1, SKU_MAX, &doc->sku) ||
-             !sku_valid(doc->sku.ptr, doc->sku.len))
+             !arc_sku_valid(doc->sku.ptr, doc->sku.len))
         *why = "sku is not a sku";
     else if (!get_string(data, "name", 1, PRODUCT_NAME_MAX, &doc->name))
         *why = "name is not a string of 1 to 200 characters";

@@ -62,7 +62,7 @@ read_search_params(arc_req *r, struct search_params *p, int64_t *page, int64_t *
     text_param(&fields, "q", q, &ok);
     if (ok && q != NULL)
         text_query_parse(q, strlen(q), &p->text);
-    if (category != NULL && !slug_valid(category, strlen(category)))
+    if (category != NULL && !arc_slug_valid(category, strlen(category)))
         arc_field_error(&fields, "category", "must be a category slug (a-z, 0-9 and '-')");
     p->category = category;
     p->min_price = 0;

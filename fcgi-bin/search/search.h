@@ -18,6 +18,7 @@
 #include <arcade/config.h>
 #include <arcade/db.h>
 #include <arcade/http.h>
+#include <arcade/ident.h>
 #include <arcade/router.h>
 
 /* Limits of the API contract (docs/search-api.md). */
@@ -31,10 +32,10 @@
 #define PRICE_MAX INT64_C(999999999999)
 
 /* Limits of the catalog's product document (docs/catalog-api.md). */
-#define SKU_MAX 64
+#define SKU_MAX ARC_SKU_MAX
 #define PRODUCT_NAME_MAX 200
 #define DESCRIPTION_MAX 5000
-#define SLUG_MAX 64
+#define SLUG_MAX ARC_SLUG_MAX
 #define CATEGORY_NAME_MAX 100
 #define CATEGORY_PATH_MAX 16 /* the catalog nests at most 8 levels */
 #define STOCK_MAX INT64_C(2147483647)
@@ -90,7 +91,6 @@ int product_doc_read(json_object *data, struct product_doc *doc, const char **wh
  * writes it) to MariaDB's "2026-11-23 21:18:36.123" (out: 24 bytes). Seconds
  * fractions of 0 to 6 digits are accepted and kept to milliseconds. */
 bool rfc3339_to_db(const char *s, size_t len, char out[24]);
-bool slug_valid(const char *s, size_t len);
 
 /* --- Queries (query.c): pure functions, no I/O ----------------------------- */
 

@@ -144,20 +144,20 @@ knows_active_currencies(void **state)
 static void
 sku_and_slug_rules(void **state)
 {
-    assert_true(sku_valid("ARC-000001", 10));
-    assert_true(sku_valid("a.b_c-D9", 8));
-    assert_false(sku_valid("", 0));
-    assert_false(sku_valid("has space", 9));
-    assert_false(sku_valid("caf\xc3\xa9", 5));
+    assert_true(arc_sku_valid("ARC-000001", 10));
+    assert_true(arc_sku_valid("a.b_c-D9", 8));
+    assert_false(arc_sku_valid("", 0));
+    assert_false(arc_sku_valid("has space", 9));
+    assert_false(arc_sku_valid("caf\xc3\xa9", 5));
     char long_sku[66];
     memset(long_sku, 'A', sizeof long_sku);
-    assert_true(sku_valid(long_sku, 64));
-    assert_false(sku_valid(long_sku, 65));
+    assert_true(arc_sku_valid(long_sku, 64));
+    assert_false(arc_sku_valid(long_sku, 65));
 
-    assert_true(slug_valid("home-and-kitchen", 16));
-    assert_false(slug_valid("Home", 4));
-    assert_false(slug_valid("a_b", 3));
-    assert_false(slug_valid("", 0));
+    assert_true(arc_slug_valid("home-and-kitchen", 16));
+    assert_false(arc_slug_valid("Home", 4));
+    assert_false(arc_slug_valid("a_b", 3));
+    assert_false(arc_slug_valid("", 0));
 }
 
 int

@@ -191,14 +191,14 @@ rfc3339_times(void **state)
 static void
 slugs(void **state)
 {
-    assert_true(slug_valid("home-and-kitchen", 16));
-    assert_false(slug_valid("Home", 4));
-    assert_false(slug_valid("a_b", 3));
-    assert_false(slug_valid("", 0));
+    assert_true(arc_slug_valid("home-and-kitchen", 16));
+    assert_false(arc_slug_valid("Home", 4));
+    assert_false(arc_slug_valid("a_b", 3));
+    assert_false(arc_slug_valid("", 0));
     char s[SLUG_MAX + 2];
     memset(s, 'a', sizeof s);
-    assert_true(slug_valid(s, SLUG_MAX));
-    assert_false(slug_valid(s, SLUG_MAX + 1));
+    assert_true(arc_slug_valid(s, SLUG_MAX));
+    assert_false(arc_slug_valid(s, SLUG_MAX + 1));
 }
 
 int
