@@ -70,33 +70,29 @@ rfc3339_to_db(const char *s, size_t len, char out[24])
     return true;
 }
 
-/* Member key of o as a string of min..max characters. */
+/* Member key of o as a string of min..max characters without NUL, by the
+ * JSON field readers' rules (their messages are not needed: *why says it). */
 static bool
 get_string(json_object *o, const char *key, size_t min, size_t max, arc_str *out)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return false;
-    const char *s = json_object_get_string(v);
-    size_t len = (size_t)json_object_get_string_len(v);
-    size_t chars = arc_utf8_chars(s, len);
-    if (chars < min || chars > max || memchr(s, '\0', len) != NULL)
-        return false;
-    *out = (arc_str){s, len};
-    return true;
+    json_object *fields = NULL;
+    const char *s = NULL;
+    size_t len = 0;
+    bool ok = arc_json_string(o, key, ARC_REQUIRED, min, max, &s, &len, &fields) == ARC_FIELD_OK &&
+              memchr(s, '\0', len) == NULL;
+    json_object_put(fields);
+    if (ok)
+        *out = (arc_str){s, len};
+    return ok;
 }
 
 static bool
 get_int(json_object *o, const char *key, int64_t min, int64_t max, int64_t *out)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-        return false;
-    int64_t n = json_object_get_int64(v);
-    if (n < min || n > max)
-        return false;
-    *out = n;
-    return true;
+    json_object *fields = NULL;
+    bool ok = arc_json_int(o, key, ARC_REQUIRED, min, max, out, &fields) == ARC_FIELD_OK;
+    json_object_put(fields);
+    return ok;
 }
 
 static bool
