@@ -1,11 +1,15 @@
 -- Demo catalog: a small category tree and @demo_products products (default
 -- 10000), ids 1..N, SKUs ARC-000001.. Loaded by `arcade up` into an empty
--- catalog only. Run as the catalog's own user:
+-- catalog; loading it again with a larger @demo_products adds only the
+-- products missing (rows that exist are left alone: `arcade bench` grows its
+-- catalog this way). Written behind the catalog's API, so without events: the
+-- search read model is rebuilt afterwards (`arcade reindex`). Run as the
+-- catalog's own user:
 --   SET @demo_products = 10000; SOURCE sql/catalog/demo.sql
 SET time_zone = '+00:00';
 SET @demo_products = COALESCE(@demo_products, 10000);
 
-INSERT INTO categories (id, slug, name, parent_id, path) VALUES
+INSERT IGNORE INTO categories (id, slug, name, parent_id, path) VALUES
     (1, 'electronics', 'Electronics', NULL, '/1/'),
     (2, 'audio', 'Audio', 1, '/1/2/'),
     (3, 'computers', 'Computers', 1, '/1/3/'),
@@ -16,8 +20,8 @@ INSERT INTO categories (id, slug, name, parent_id, path) VALUES
     (8, 'toys', 'Toys & Games', NULL, '/8/');
 
 -- Deterministic pseudo-random names and prices, spread over the leaf categories.
-INSERT INTO products (id, sku, name, description, price, currency, category_id, on_hand,
-                      created_at, updated_at)
+INSERT IGNORE INTO products (id, sku, name, description, price, currency, category_id,
+                             on_hand, created_at, updated_at)
 SELECT s.seq,
        CONCAT('ARC-', LPAD(s.seq, 6, '0')),
        CONCAT(ELT(1 + s.seq % 10, 'Classic', 'Compact', 'Deluxe', 'Eco', 'Pro', 'Smart',
