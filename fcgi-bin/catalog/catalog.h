@@ -38,10 +38,10 @@ struct catalog {
     arc_httpc *http;      /* to the users service (session lookups) */
     struct arc_auth auth; /* operator key + sessions */
     arc_doccache *docs;   /* product documents (docs.c) */
-    arc_amqp *amqp;       /* the broker link, for health only (events go through the outbox) */
-    arc_buf doc;          /* scratch for one document */
-    arc_buf event_data;   /* scratch for one event's data ... */
-    arc_buf envelope;     /* ... and its envelope */
+    arc_amqp *amqp;     /* health checks' broker link (arc_health_broker); events use the outbox */
+    arc_buf doc;        /* scratch for one document */
+    arc_buf event_data; /* scratch for one event's data ... */
+    arc_buf envelope;   /* ... and its envelope */
 };
 
 /* --- Rendering (render.c): pure functions, no I/O ------------------------- */

@@ -34,10 +34,6 @@ main(int argc, char **argv)
         arc_log_close();
         return status;
     }
-    struct arc_amqp_options amqp;
-    arc_amqp_options_from_env(&amqp);
-    if (amqp.urls[0] != '\0')
-        c.amqp = arc_amqp_new(&amqp);
     c.db = arc_db_new(&c.cfg.db, catalog_sql, catalog_nsql);
     c.cache = arc_cache_new(c.cfg.memcached, c.cfg.cache_timeout_ms);
     c.http = arc_httpc_new(CATALOG_HTTP_TIMEOUT_MS);

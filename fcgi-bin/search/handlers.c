@@ -345,22 +345,6 @@ handle_suggest(arc_req *r)
 
 /* ---- health ---------------------------------------------------------------- */
 
-/* The broker is asked only by health checks: the handle is opened on the
- * first one, with short timeouts (a check must answer quickly). */
-static arc_amqp *
-broker(struct search *s)
-{
-    if (s->amqp == NULL) {
-        struct arc_amqp_options opt = {0};
-        arc_amqp_options_from_env(&opt);
-        opt.connect_timeout_ms = 500;
-        opt.rpc_timeout_ms = 1000;
-        opt.retry_ms = 2000;
-        s->amqp = arc_amqp_new(&opt);
-    }
-    return s->amqp;
-}
-
 /* Messages ready in queue into *obj under key; null when unknown. */
 static int64_t
 depth(arc_amqp *a, const char *queue)
@@ -383,7 +367,7 @@ handle_health(arc_req *r)
     arc_health_init(&h);
     enum arc_err db = arc_db_ping(s->db);
     arc_health_add(&h, "db", db, true);
-    arc_amqp *a = broker(s);
+    arc_amqp *a = arc_health_broker(&s->amqp, &s->cfg);
     enum arc_err mq = a != NULL ? arc_amqp_ensure(a) : ARC_UNAVAILABLE;
     arc_health_add(&h, "broker", mq, false);
 

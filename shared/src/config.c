@@ -118,5 +118,6 @@ arc_config_load(struct arc_config *cfg, const char *service)
     rc |= load_choice("ARCADE_LOCAL_CACHE", "1", bools, ARC_ARRAY_LEN(bools), &local);
     cfg->local_cache = local != NULL && strcmp(local, "1") == 0;
     cfg->users_url = arc_env_str("ARCADE_USERS_URL", "");
+    cfg->amqp_url = arc_env_str("ARCADE_AMQP_URL", "");
     return rc ? -1 : 0;
 }

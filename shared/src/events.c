@@ -63,22 +63,14 @@ nap(unsigned ms)
     }
 }
 
-void
-arc_amqp_options_from_env(struct arc_amqp_options *opt)
-{
-    *opt = (struct arc_amqp_options){.urls = arc_env_str("ARCADE_AMQP_URL", "")};
-}
-
 static arc_amqp *
-open_broker(void)
+open_broker(const struct arc_config *cfg)
 {
-    struct arc_amqp_options opt;
-    arc_amqp_options_from_env(&opt);
-    if (opt.urls[0] == '\0') {
+    if (cfg->amqp_url[0] == '\0') {
         arc_log_error("ARCADE_AMQP_URL is not set");
         return NULL;
     }
-    return arc_amqp_new(&opt);
+    return arc_amqp_new(&(const struct arc_amqp_options){.urls = cfg->amqp_url});
 }
 
 /* ---- outbox ------------------------------------------------------------------ */
@@ -308,7 +300,7 @@ arc_relay_main(const struct arc_config *cfg)
         return EXIT_FAILURE;
     }
     arc_db *db = arc_db_new(&cfg->db, relay_sql, RL_COUNT);
-    arc_amqp *amqp = open_broker();
+    arc_amqp *amqp = open_broker(cfg);
     if (db == NULL || amqp == NULL) {
         arc_db_free(db);
         arc_amqp_free(amqp);
@@ -579,7 +571,7 @@ arc_consumer_main(const struct arc_config *cfg, const struct arc_consumer_spec *
     sql[c.st_inbox] = INBOX_INSERT_SQL;
     sql[c.st_purge] = INBOX_PURGE_SQL;
     c.db = arc_db_new(&cfg->db, sql, spec->nsql + 2);
-    c.amqp = open_broker();
+    c.amqp = open_broker(cfg);
     if (c.db == NULL || c.amqp == NULL) {
         arc_db_free(c.db);
         arc_amqp_free(c.amqp);

@@ -46,6 +46,21 @@ arc_health_respond(arc_req *r, struct arc_health *h)
     arc_respond_json(r, h->state == 2 ? 503 : 200, o);
 }
 
+arc_amqp *
+arc_health_broker(arc_amqp **slot, const struct arc_config *cfg)
+{
+    if (*slot == NULL && cfg->amqp_url[0] != '\0') {
+        const struct arc_amqp_options opt = {
+            .urls = cfg->amqp_url,
+            .connect_timeout_ms = 500,
+            .rpc_timeout_ms = 1000,
+            .retry_ms = 2000,
+        };
+        *slot = arc_amqp_new(&opt);
+    }
+    return *slot;
+}
+
 void
 arc_respond_failure(arc_req *r, enum arc_err err)
 {

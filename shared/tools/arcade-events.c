@@ -115,9 +115,8 @@ main(int argc, char **argv)
     snprintf(dead, sizeof dead, "%s.dead", queue);
 
     arc_log_set_level(ARC_LOG_ERROR); /* stderr; the messages below say what failed */
-    struct arc_amqp_options opt;
-    arc_amqp_options_from_env(&opt);
-    if (opt.urls == NULL || opt.urls[0] == '\0') {
+    const struct arc_amqp_options opt = {.urls = arc_env_str("ARCADE_AMQP_URL", "")};
+    if (opt.urls[0] == '\0') {
         fprintf(stderr, "arcade-events: ARCADE_AMQP_URL is not set\n");
         return 1;
     }

@@ -28,6 +28,7 @@ static const char *const vars[] = {
     "ARCADE_LOG_LEVEL",
     "ARCADE_RUN_DIR",
     "ARCADE_LOCAL_CACHE",
+    "ARCADE_AMQP_URL",
 };
 
 static int
@@ -57,6 +58,7 @@ test_defaults(void **state)
     assert_string_equal(c.memcached, "127.0.0.1:11211");
     assert_int_equal(c.cache_timeout_ms, 50);
     assert_string_equal(c.admin_key, "");
+    assert_string_equal(c.amqp_url, "");
     assert_string_equal(c.log_file, "");
     assert_string_equal(c.log_level, "info");
     assert_string_equal(c.run_dir, "/tmp");
@@ -82,6 +84,7 @@ test_overrides(void **state)
     setenv("ARCADE_LOG_LEVEL", "debug", 1);
     setenv("ARCADE_RUN_DIR", "/run/arcade", 1);
     setenv("ARCADE_LOCAL_CACHE", "0", 1);
+    setenv("ARCADE_AMQP_URL", "amqp://u:p@mq:5672/%2f", 1);
     struct arc_config c;
     assert_int_equal(arc_config_load(&c, "orders"), 0);
     assert_string_equal(c.db.host, "db.internal");
@@ -99,6 +102,7 @@ test_overrides(void **state)
     assert_string_equal(c.log_level, "debug");
     assert_string_equal(c.run_dir, "/run/arcade");
     assert_false(c.local_cache);
+    assert_string_equal(c.amqp_url, "amqp://u:p@mq:5672/%2f");
 }
 
 static void

@@ -29,6 +29,7 @@ struct arc_config {
     const char *run_dir;       /* ARCADE_RUN_DIR, default /tmp: sockets, shared memory files */
     bool local_cache;          /* ARCADE_LOCAL_CACHE 1|0, default 1 (see docs/caching.md) */
     const char *users_url;     /* ARCADE_USERS_URL, default "": the users service (internal) */
+    const char *amqp_url;      /* ARCADE_AMQP_URL, default "": the broker(s), "" means none */
 };
 
 /* Fills cfg from the environment for service. Strings are borrowed from the

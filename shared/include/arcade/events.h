@@ -115,7 +115,4 @@ int arc_consumer_main(const struct arc_config *cfg, const struct arc_consumer_sp
 enum arc_err arc_event_parse(const char *body, size_t len, json_object **root,
                              struct arc_event_in *ev) ARC_NODISCARD;
 
-/* The broker URL list of the fleet (ARCADE_AMQP_URL) as amqp options. */
-void arc_amqp_options_from_env(struct arc_amqp_options *opt);
-
 #endif

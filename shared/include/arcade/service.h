@@ -5,6 +5,8 @@
 #ifndef ARCADE_SERVICE_H
 #define ARCADE_SERVICE_H
 
+#include "arcade/amqp.h"
+#include "arcade/config.h"
 #include "arcade/http.h"
 
 /* A health report: each dependency checked is "ok", "unavailable" or
@@ -23,6 +25,11 @@ void arc_health_add(struct arc_health *h, const char *name, enum arc_err result,
 void arc_health_detail(struct arc_health *h, const char *name, json_object *value);
 /* Answers {"status":…,"checks":{…}[,"details":{…}]} and frees the report. */
 void arc_health_respond(arc_req *r, struct arc_health *h);
+
+/* The worker's link to the broker for health checks: *slot, opened on first
+ * use from cfg->amqp_url with short timeouts (a health check answers within
+ * about a second when the broker hangs). NULL when no broker is configured. */
+arc_amqp *arc_health_broker(arc_amqp **slot, const struct arc_config *cfg);
 
 /* Answers a data-layer failure: ARC_UNAVAILABLE -> 503 unavailable with
  * Retry-After, ARC_NOT_FOUND -> 404, ARC_CONFLICT -> 409, anything else ->
