@@ -23,6 +23,8 @@
 static size_t
 utf8_seq(const unsigned char *s, size_t n)
 {
+    if (n == 0)
+        return 0;
     unsigned char c = s[0];
     if (c < 0x80)
         return 1;
@@ -43,6 +45,12 @@ utf8_seq(const unsigned char *s, size_t n)
         return s[1] >= lo && s[1] <= hi ? 4 : 0;
     }
     return 0; /* continuation byte, 0xc0, 0xc1 (overlong) or 0xf5..0xff */
+}
+
+size_t
+arc_utf8_seq(const char *s, size_t n)
+{
+    return utf8_seq((const unsigned char *)s, n);
 }
 
 bool

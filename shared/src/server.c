@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "arcade/json.h"
 #include "arcade/log.h"
 #include "internal/http_internal.h"
 #include "internal/log_internal.h"
@@ -22,6 +23,7 @@ static struct {
     arc_buf path;
     arc_buf body;
     arc_buf line;
+    arc_buf scratch;
 } S;
 
 static void
@@ -119,6 +121,32 @@ route_and_run(const struct arc_service *svc, arc_req *r)
     route->handler(r);
 }
 
+/* The path as a JSON string for the log line: bytes that are not well-formed
+ * UTF-8 (a client may send any) are written %XX, so the line stays valid
+ * UTF-8 JSON and still says which bytes came. */
+static void
+append_log_path(arc_buf *l, const char *path, size_t n)
+{
+    if (arc_utf8_valid(path, n)) {
+        arc_buf_append_json_string(l, path, n);
+        return;
+    }
+    static const char hex[] = "0123456789ABCDEF";
+    arc_buf_reset(&S.scratch);
+    for (size_t i = 0; i < n;) {
+        size_t k = arc_utf8_seq(path + i, n - i);
+        if (k > 0) {
+            arc_buf_append(&S.scratch, path + i, k);
+            i += k;
+            continue;
+        }
+        unsigned char c = (unsigned char)path[i++];
+        char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+        arc_buf_append(&S.scratch, esc, sizeof esc);
+    }
+    arc_buf_append_json_string(l, S.scratch.ptr, S.scratch.len);
+}
+
 static void
 log_request(const arc_req *r)
 {
@@ -130,7 +158,7 @@ log_request(const arc_req *r)
     arc_buf_append_str(l, ",\"msg\":\"request\",\"method\":");
     arc_buf_append_json_string(l, r->method_name, strlen(r->method_name));
     arc_buf_append_str(l, ",\"path\":");
-    arc_buf_append_json_string(l, r->path, strlen(r->path));
+    append_log_path(l, r->path, strlen(r->path));
     arc_buf_append_str(l, ",\"route\":");
     if (r->route != NULL)
         arc_buf_append_json_string(l, r->route, strlen(r->route));
@@ -241,5 +269,6 @@ arc_server_run(const struct arc_service *svc)
     arc_buf_cleanup(&S.path);
     arc_buf_cleanup(&S.body);
     arc_buf_cleanup(&S.line);
+    arc_buf_cleanup(&S.scratch);
     return 0;
 }

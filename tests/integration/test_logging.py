@@ -80,3 +80,30 @@ class LogLevelTests(ArcadeTestCase):
         wait_until(lambda: searchable(pid, word), timeout=WAIT, message="product in search")
         lines = log_since("search", start)
         self.assertNotIn(b'"level":"debug"', lines, "no debug line at level info")
+
+
+class LogLineTests(ArcadeTestCase):
+
+    def assertLinesValid(self, data):
+        for raw in data.splitlines():
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.fail("log line is not UTF-8: %r" % raw[:300])
+            json.loads(text)
+
+    def test_invalid_utf8_in_the_path_is_escaped(self):
+        start = log_size("catalog")
+        marker = "u8%s" % RUN_ID
+        r = raw_request(b"GET /api/v1/products/" + marker.encode() + b"\xff\xfe%C3 HTTP/1.1\r\n"
+                        b"Host: x\r\nConnection: close\r\n\r\n")
+        self.assertIsNotNone(r.status, "answered")
+
+        def logged():
+            return marker.encode() in log_since("catalog", start)
+        wait_until(logged, timeout=5, message="the request line")
+        data = log_since("catalog", start)
+        self.assertLinesValid(data)
+        line = [ln for ln in data.splitlines() if marker.encode() in ln][0]
+        path = json.loads(line)["path"]
+        self.assertEqual(path, "/api/v1/products/%s%%FF%%FE%%C3" % marker)

@@ -391,6 +391,49 @@ test_request_log_line(void **state)
     json_object_put(o);
 }
 
+/* The last line of the log, raw. */
+static void
+last_raw_line(char *last, size_t size)
+{
+    FILE *fp = fopen(log_path, "r");
+    assert_non_null(fp);
+    char line[4096];
+    last[0] = '\0';
+    while (fgets(line, sizeof line, fp) != NULL)
+        snprintf(last, size, "%s", line);
+    fclose(fp);
+}
+
+/* A path that is not UTF-8 is logged with those bytes as %XX: the line stays
+ * valid UTF-8 JSON (it carried the raw bytes). */
+static void
+test_log_line_is_utf8(void **state)
+{
+    (void)state;
+    struct fake_fcgx f;
+    fake_init(&f);
+    run(&f, "GET", "/products/\xff\xfe\xc3\xa9\xc3");
+    fake_cleanup(&f);
+    char raw[4096];
+    last_raw_line(raw, sizeof raw);
+    assert_true(arc_utf8_valid(raw, strlen(raw)));
+    json_object *o = arc_json_parse(raw, strlen(raw), 4);
+    if (o == NULL)
+        fail_msg("log line is not strict JSON: %s", raw);
+    assert_string_equal(jstr(o, "path"), "/products/%FF%FE\xc3\xa9%C3");
+    json_object_put(o);
+
+    /* Any other line: invalid bytes become U+FFFD. */
+    arc_log_error("bad \xff byte \xe2\x82");
+    last_raw_line(raw, sizeof raw);
+    assert_true(arc_utf8_valid(raw, strlen(raw)));
+    o = arc_json_parse(raw, strlen(raw), 4);
+    if (o == NULL)
+        fail_msg("log line is not strict JSON: %s", raw);
+    assert_string_equal(jstr(o, "msg"), "bad \xef\xbf\xbd byte \xef\xbf\xbd\xef\xbf\xbd");
+    json_object_put(o);
+}
+
 static void
 test_many_requests_reuse(void **state)
 {
@@ -443,6 +486,7 @@ main(void)
         cmocka_unit_test(test_silent_handler_is_500),
         cmocka_unit_test(test_before_hook),
         cmocka_unit_test(test_request_log_line),
+        cmocka_unit_test(test_log_line_is_utf8),
         cmocka_unit_test(test_many_requests_reuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

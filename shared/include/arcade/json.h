@@ -35,6 +35,9 @@ int arc_json_bool(json_object *obj, const char *key, unsigned flags, bool *out,
 
 /* Number of UTF-8 code points in s[0..len). */
 size_t arc_utf8_chars(const char *s, size_t len);
+/* Length (1-4) of the well-formed UTF-8 sequence that starts s[0..n), or 0
+ * when s does not start with one (or n is 0). */
+size_t arc_utf8_seq(const char *s, size_t n);
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
 bool arc_utf8_valid(const char *s, size_t len);
 
