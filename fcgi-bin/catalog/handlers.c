@@ -614,9 +614,7 @@ handle_health(arc_req *r)
     arc_health_add(&h, "db", db, true);
     arc_health_add(&h, "cache", arc_cache_ping(c->cache), false);
     /* Events wait in the outbox while the broker is away: degraded, not down. */
-    arc_amqp *broker = arc_health_broker(&c->amqp, &c->cfg);
-    if (broker != NULL)
-        arc_health_add(&h, "broker", arc_amqp_ensure(broker), false);
+    (void)arc_health_check_broker(&h, &c->amqp, &c->cfg);
     int64_t rows = 0, oldest_ms = 0;
     if (db == ARC_OK && store_outbox_backlog(c->db, &rows, &oldest_ms) == ARC_OK) {
         json_object *o = json_object_new_object();
