@@ -231,7 +231,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
         in->name = (arc_str){s, len};
         in->set |= F_NAME;
     }
-    if (arc_json_string(body, "description", 0, 0, DESCRIPTION_MAX, &s, &len, fields) ==
+    if (arc_json_string(body, "description", ARC_MULTILINE, 0, DESCRIPTION_MAX, &s, &len, fields) ==
         ARC_FIELD_OK) {
         in->description = (arc_str){s, len};
         in->set |= F_DESCRIPTION;
