@@ -57,6 +57,14 @@ class ApacheTests(ArcadeTestCase):
         self.assertError(r, 405, "method_not_allowed")
         self.assertTrue({"GET", "POST"} <= parse_allow(r.header("Allow")))
 
+    def test_nosniff_everywhere_and_no_store_on_errors(self):
+        for path in (product_path(1), product_path(999_999_999), "/no/such/route"):
+            with self.subTest(path=path):
+                r = get(path, base=self.base)
+                self.assertEqual(r.header_all("X-Content-Type-Options"), ["nosniff"], r)
+        r = get(product_path(999_999_999), base=self.base)
+        self.assertEqual(r.header_all("Cache-Control"), ["no-store"], r)
+
     def test_post_with_admin_key(self):
         cat = create_category(base=self.base)
         body = product_body(category=cat["slug"], name="Via Apache ☕")
