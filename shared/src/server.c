@@ -53,6 +53,25 @@ set_path(arc_req *r)
     r->path = S.path.ptr;
 }
 
+/* A request target with a control character (NUL included) is refused with
+ * 400. A NUL never reaches us: libfcgi hands parameters over as C strings, so
+ * "/products/1<NUL>" would read as "/products/1". The web server sees the
+ * real length and sets ARCADE_BAD_TARGET=1 (httpd/lighttpd/arcade.conf.in);
+ * other control characters are seen here too. Returns 0, or -1 after
+ * answering. */
+static int
+check_target(arc_req *r)
+{
+    const char *uri = arc_req_header(r, "REQUEST_URI");
+    bool bad = arc_req_header(r, "ARCADE_BAD_TARGET") != NULL;
+    for (const char *p = uri; !bad && p != NULL && *p != '\0'; p++)
+        bad = (unsigned char)*p < 0x20 || *p == 0x7f;
+    if (!bad)
+        return 0;
+    arc_respond_error(r, 400, "bad_request", "the request target holds a control character", NULL);
+    return -1;
+}
+
 /* Reads the body announced by CONTENT_LENGTH. Returns 0, or -1 after answering. */
 static int
 read_body(arc_req *r)
@@ -208,7 +227,7 @@ arc_server_handle(const struct arc_service *svc, FCGX_Request *fcgx)
     arc_trace_start(&r->trace, arc_req_header(r, "HTTP_TRACEPARENT"));
     arc_log_set_trace(r->trace.trace_id);
 
-    if (read_body(r) == 0)
+    if (check_target(r) == 0 && read_body(r) == 0)
         route_and_run(svc, r);
     if (!r->responded) {
         arc_log_error("handler for %s %s (%s) sent no answer", r->method_name, r->path,

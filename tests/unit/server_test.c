@@ -391,6 +391,32 @@ test_request_log_line(void **state)
     json_object_put(o);
 }
 
+/* A control character in the target, or the web server's mark for a NUL it
+ * saw (libfcgi's C strings cannot carry one), is 400 before routing. */
+static void
+test_control_character_in_target(void **state)
+{
+    (void)state;
+    static const char *const uris[] = {"/products/1\x01", "/products/1?x=\x7f", "/products\x1b/1"};
+    for (size_t i = 0; i < ARC_ARRAY_LEN(uris); i++) {
+        struct fake_fcgx f;
+        fake_init(&f);
+        const char *out = run(&f, "GET", uris[i]);
+        expect_status(out, "Status: 400 Bad Request\r\n");
+        assert_non_null(strstr(out, "\"code\":\"bad_request\""));
+        fake_cleanup(&f);
+    }
+    struct fake_fcgx f;
+    fake_init(&f);
+    fake_env(&f, "ARCADE_BAD_TARGET", "1");
+    const char *out = run(&f, "GET", "/products/1");
+    expect_status(out, "Status: 400 Bad Request\r\n");
+    fake_cleanup(&f);
+    fake_init(&f);
+    expect_status(run(&f, "GET", "/products/1"), "Status: 200 OK\r\n");
+    fake_cleanup(&f);
+}
+
 /* The last line of the log, raw. */
 static void
 last_raw_line(char *last, size_t size)
@@ -487,6 +513,7 @@ main(void)
         cmocka_unit_test(test_before_hook),
         cmocka_unit_test(test_request_log_line),
         cmocka_unit_test(test_log_line_is_utf8),
+        cmocka_unit_test(test_control_character_in_target),
         cmocka_unit_test(test_many_requests_reuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
