@@ -49,7 +49,9 @@ typedef struct arc_req {
 
     enum arc_method method;
     const char *method_name; /* REQUEST_METHOD as sent */
-    char *path;              /* REQUEST_URI up to '?', not decoded; owned */
+    char *path;              /* REQUEST_URI up to '?', not decoded; borrowed: a
+                              * buffer of the accept loop (server.c), valid until
+                              * the request ends */
     const char *query;       /* raw QUERY_STRING, "" when absent */
     struct arc_param params[ARC_MAX_PARAMS];
     size_t nparams;
