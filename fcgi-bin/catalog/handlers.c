@@ -231,7 +231,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
         in->name = (arc_str){s, len};
         in->set |= F_NAME;
     }
-    if (arc_json_string(body, "description", 0, 0, DESCRIPTION_MAX, &s, &len, fields) ==
+    if (arc_json_string(body, "description", ARC_MULTILINE, 0, DESCRIPTION_MAX, &s, &len, fields) ==
         ARC_FIELD_OK) {
         in->description = (arc_str){s, len};
         in->set |= F_DESCRIPTION;
@@ -614,9 +614,7 @@ handle_health(arc_req *r)
     arc_health_add(&h, "db", db, true);
     arc_health_add(&h, "cache", arc_cache_ping(c->cache), false);
     /* Events wait in the outbox while the broker is away: degraded, not down. */
-    arc_amqp *broker = arc_health_broker(&c->amqp, &c->cfg);
-    if (broker != NULL)
-        arc_health_add(&h, "broker", arc_amqp_ensure(broker), false);
+    (void)arc_health_check_broker(&h, &c->amqp, &c->cfg);
     int64_t rows = 0, oldest_ms = 0;
     if (db == ARC_OK && store_outbox_backlog(c->db, &rows, &oldest_ms) == ARC_OK) {
         json_object *o = json_object_new_object();

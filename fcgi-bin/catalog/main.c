@@ -21,7 +21,7 @@ main(int argc, char **argv)
     static struct catalog c;
     if (arc_config_load(&c.cfg, "catalog") != 0)
         return EXIT_FAILURE;
-    if (arc_log_open("catalog", c.cfg.log_file) != 0) {
+    if (arc_log_start(&c.cfg) != 0) {
         fprintf(stderr, "catalog: cannot open log %s\n", c.cfg.log_file);
         return EXIT_FAILURE;
     }

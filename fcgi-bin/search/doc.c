@@ -70,20 +70,27 @@ rfc3339_to_db(const char *s, size_t len, char out[24])
     return true;
 }
 
-/* Member key of o as a string of min..max characters without NUL, by the
- * JSON field readers' rules (their messages are not needed: *why says it). */
+/* Member key of o as a string of min..max characters, by the JSON field
+ * readers' text rule of flags (their messages are not needed: *why says it). */
 static bool
-get_string(json_object *o, const char *key, size_t min, size_t max, arc_str *out)
+get_text(json_object *o, const char *key, unsigned flags, size_t min, size_t max, arc_str *out)
 {
     json_object *fields = NULL;
     const char *s = NULL;
     size_t len = 0;
-    bool ok = arc_json_string(o, key, ARC_REQUIRED, min, max, &s, &len, &fields) == ARC_FIELD_OK &&
-              memchr(s, '\0', len) == NULL;
+    bool ok =
+        arc_json_string(o, key, ARC_REQUIRED | flags, min, max, &s, &len, &fields) == ARC_FIELD_OK;
     json_object_put(fields);
     if (ok)
         *out = (arc_str){s, len};
     return ok;
+}
+
+/* A single-line text member. */
+static bool
+get_string(json_object *o, const char *key, size_t min, size_t max, arc_str *out)
+{
+    return get_text(o, key, 0, min, max, out);
 }
 
 static bool
@@ -178,7 +185,7 @@ product_doc_read(json_object *data, struct product_doc *doc, const char **why)
         *why = "sku is not a sku";
     else if (!get_string(data, "name", 1, PRODUCT_NAME_MAX, &doc->name))
         *why = "name is not a string of 1 to 200 characters";
-    else if (!get_string(data, "description", 0, DESCRIPTION_MAX, &doc->description))
+    else if (!get_text(data, "description", ARC_MULTILINE, 0, DESCRIPTION_MAX, &doc->description))
         *why = "description is not a string of at most 5000 characters";
     else if (!get_int(data, "price", 0, PRICE_MAX, &doc->price))
         *why = "price is not an integer in range";

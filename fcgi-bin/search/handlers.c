@@ -345,7 +345,7 @@ handle_suggest(arc_req *r)
 
 /* ---- health ---------------------------------------------------------------- */
 
-/* Messages ready in queue into *obj under key; null when unknown. */
+/* Messages ready in queue, or -1 when the broker cannot be asked. */
 static int64_t
 depth(arc_amqp *a, const char *queue)
 {
@@ -367,14 +367,12 @@ handle_health(arc_req *r)
     arc_health_init(&h);
     enum arc_err db = arc_db_ping(s->db);
     arc_health_add(&h, "db", db, true);
-    arc_amqp *a = arc_health_broker(&s->amqp, &s->cfg);
-    enum arc_err mq = a != NULL ? arc_amqp_ensure(a) : ARC_UNAVAILABLE;
-    arc_health_add(&h, "broker", mq, false);
+    arc_amqp *a = arc_health_check_broker(&h, &s->amqp, &s->cfg);
 
     /* How far the read model lags: events waiting (and waiting for a retry),
      * events given up on, and when a change was last applied. */
     int64_t waiting = -1, retrying = -1, dead = -1;
-    if (mq == ARC_OK) {
+    if (a != NULL) {
         waiting = depth(a, SEARCH_QUEUE);
         retrying = depth(a, SEARCH_QUEUE ".retry");
         dead = depth(a, SEARCH_QUEUE ".dead");
@@ -385,7 +383,7 @@ handle_health(arc_req *r)
     json_object_object_add(lag, "waiting", count_or_null(waiting));
     json_object_object_add(lag, "retrying", count_or_null(retrying));
     arc_health_detail(&h, "lag", lag);
-    arc_health_detail(&h, "dead_letters", count_or_null(dead));
+    arc_health_dead_letters(&h, dead);
     char last[32] = "";
     if (db == ARC_OK && store_last_change(s->db, last) != ARC_OK)
         last[0] = '\0';

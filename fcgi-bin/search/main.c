@@ -33,7 +33,7 @@ main(int argc, char **argv)
         return usage();
     if (arc_config_load(&s.cfg, "search") != 0)
         return EXIT_FAILURE;
-    if (arc_log_open("search", s.cfg.log_file) != 0) {
+    if (arc_log_start(&s.cfg) != 0) {
         fprintf(stderr, "search: cannot open log %s\n", s.cfg.log_file);
         return EXIT_FAILURE;
     }

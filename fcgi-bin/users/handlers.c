@@ -176,7 +176,8 @@ static void
 read_new_password(json_object *body, const char *key, unsigned flags, const char **pw, size_t *len,
                   json_object **fields)
 {
-    if (arc_json_string(body, key, flags, 0, SIZE_MAX, pw, len, fields) != ARC_FIELD_OK) {
+    if (arc_json_string(body, key, flags | ARC_SECRET, 0, SIZE_MAX, pw, len, fields) !=
+        ARC_FIELD_OK) {
         *pw = NULL;
         return;
     }
@@ -309,8 +310,8 @@ handle_me_update(arc_req *r)
     read_new_password(body, "password", 0, &pw, &pw_len, &fields);
     bool changing_password = json_object_object_get_ex(body, "password", NULL);
     if (changing_password) {
-        if (arc_json_string(body, "current_password", 0, 0, PASSWORD_MAX, &current, &current_len,
-                            &fields) == ARC_FIELD_ABSENT)
+        if (arc_json_string(body, "current_password", ARC_SECRET, 0, PASSWORD_MAX, &current,
+                            &current_len, &fields) == ARC_FIELD_ABSENT)
             arc_field_error(&fields, "current_password", "is required to change the password");
     } else if (json_object_object_get_ex(body, "current_password", NULL)) {
         arc_field_error(&fields, "current_password", "is only accepted with password");
@@ -500,7 +501,8 @@ handle_session_create(arc_req *r)
     size_t email_len = 0, pw_len = 0;
     (void)arc_json_string(body, "email", ARC_REQUIRED, 1, EMAIL_MAX + 64, &email, &email_len,
                           &fields);
-    (void)arc_json_string(body, "password", ARC_REQUIRED, 1, PASSWORD_MAX, &pw, &pw_len, &fields);
+    (void)arc_json_string(body, "password", ARC_REQUIRED | ARC_SECRET, 1, PASSWORD_MAX, &pw,
+                          &pw_len, &fields);
     if (fields != NULL) {
         arc_respond_invalid(r, fields);
         goto out;

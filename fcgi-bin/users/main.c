@@ -27,7 +27,7 @@ main(int argc, char **argv)
                         "ARCADE_PWHASH_CONCURRENCY\n");
         return EXIT_FAILURE;
     }
-    if (arc_log_open("users", u.cfg.log_file) != 0) {
+    if (arc_log_start(&u.cfg) != 0) {
         fprintf(stderr, "users: cannot open log %s\n", u.cfg.log_file);
         return EXIT_FAILURE;
     }

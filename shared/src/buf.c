@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arcade/json.h"
+
 void
 arc_buf_init(arc_buf *b)
 {
@@ -144,6 +146,12 @@ arc_buf_append_json_string(arc_buf *b, const char *s, size_t n)
                 u[5] = hex[c & 15];
                 u[6] = '\0';
                 esc = u;
+            } else if (c >= 0x80) {
+                size_t k = arc_utf8_seq(s + i, n - i);
+                if (k == 0)
+                    esc = "\\ufffd"; /* not UTF-8: the replacement character */
+                else
+                    i += k - 1;
             }
         }
         if (esc != NULL) {

@@ -384,9 +384,35 @@ arc_http_head(arc_buf *out, int status, const char *ctype, bool with_length, siz
         arc_buf_append(out, tp, ARC_TRACEPARENT_LEN);
         arc_buf_append(out, "\r\n", 2);
     }
+    arc_buf_append_str(out, "X-Content-Type-Options: nosniff\r\n");
     if (extra != NULL && extra->len > 0)
         arc_buf_append(out, extra->ptr, extra->len);
     arc_buf_append(out, "\r\n", 2);
+}
+
+/* True when the header lines in b (each "Name: value\r\n") have one named
+ * name (as this library writes it: case as given). */
+static bool
+has_header(const arc_buf *b, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i + n < b->len; i++) {
+        bool line_start = i == 0 || b->ptr[i - 1] == '\n';
+        if (line_start && b->ptr[i + n] == ':' && memcmp(b->ptr + i, name, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* No cache, shared or private, keeps an answer to a request that carried
+ * credentials (it may be personal) or an error (it is about this request
+ * only): Cache-Control: no-store, unless the handler set Cache-Control. */
+static void
+add_cache_control(arc_req *r, int status)
+{
+    bool credentials = arc_req_header(r, "HTTP_AUTHORIZATION") != NULL;
+    if ((status >= 400 || credentials) && !has_header(&r->resp_headers, "Cache-Control"))
+        arc_resp_header_str(r, "Cache-Control", "no-store", 8);
 }
 
 /* FCGX_PutStr takes an int length. Returns 0, or -1 when the stream failed
@@ -429,6 +455,7 @@ send_response(arc_req *r, int status, const char *ctype, const void *body, size_
         len = 0;
     }
     bool head_only = r->method == ARC_HEAD;
+    add_cache_control(r, status);
     arc_buf_reset(&resp_head);
     arc_http_head(&resp_head, status, ctype, !no_body, len, &r->trace, &r->resp_headers);
     r->resp_bytes = 0;

@@ -23,6 +23,8 @@
 static size_t
 utf8_seq(const unsigned char *s, size_t n)
 {
+    if (n == 0)
+        return 0;
     unsigned char c = s[0];
     if (c < 0x80)
         return 1;
@@ -43,6 +45,12 @@ utf8_seq(const unsigned char *s, size_t n)
         return s[1] >= lo && s[1] <= hi ? 4 : 0;
     }
     return 0; /* continuation byte, 0xc0, 0xc1 (overlong) or 0xf5..0xff */
+}
+
+size_t
+arc_utf8_seq(const char *s, size_t n)
+{
+    return utf8_seq((const unsigned char *)s, n);
 }
 
 bool
@@ -356,6 +364,81 @@ field_lookup(json_object *obj, const char *key, unsigned flags, json_object **va
     return FIELD_PRESENT;
 }
 
+/* --- Text rules ------------------------------------------------------------------ */
+
+/* The code point of the well-formed k-byte sequence at s. */
+static uint32_t
+utf8_decode(const unsigned char *s, size_t k)
+{
+    static const unsigned char lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+    uint32_t c = s[0] & lead_mask[k];
+    for (size_t i = 1; i < k; i++)
+        c = c << 6 | (s[i] & 0x3fu);
+    return c;
+}
+
+/* C0, DEL and C1. */
+static bool
+is_control(uint32_t c)
+{
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
+/* Characters that reorder what is shown (bidi embeddings, overrides, isolates
+ * and marks): a name with U+202E displays reversed. */
+static bool
+is_bidi_control(uint32_t c)
+{
+    return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e ||
+           c == 0x200f || c == 0x061c;
+}
+
+/* White space and characters that show nothing (zero-width, fillers): a value
+ * made only of these looks empty. */
+static bool
+is_blank(uint32_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xa0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200d) || c == 0x202f || c == 0x205f || c == 0x2060 ||
+           c == 0x3000 || c == 0xfeff || c == 0x180e || c == 0x115f || c == 0x1160 || c == 0x3164 ||
+           c == 0xffa0;
+}
+
+/* Why s[0..len) breaks the text rule of flags (json.h), or NULL when it does
+ * not. */
+static const char *
+text_problem(const char *text, size_t len, unsigned flags)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    bool visible = false;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(s + i, len - i);
+        if (k == 0)
+            return "must be valid UTF-8";
+        uint32_t c = utf8_decode(s + i, k);
+        i += k;
+        if (flags & ARC_SECRET) {
+            if (is_control(c))
+                return "must not contain control characters";
+            continue;
+        }
+        if (flags & ARC_MULTILINE) {
+            bool line_break = c == '\n' || (c == '\r' && i < len && s[i] == '\n');
+            if ((is_control(c) && !line_break && c != '\t') || c == 0x2028 || c == 0x2029)
+                return "must not contain control characters other than line feeds and tabs";
+        } else if (is_control(c) || c == 0x2028 || c == 0x2029) {
+            return "must be a single line without control characters";
+        }
+        if (is_bidi_control(c))
+            return "must not contain bidirectional control characters";
+        if (!is_blank(c))
+            visible = true;
+    }
+    if (len > 0 && !visible && !(flags & ARC_SECRET))
+        return "must not be blank";
+    return NULL;
+}
+
 static const char *
 plural(size_t n)
 {
@@ -376,6 +459,11 @@ arc_json_string(json_object *obj, const char *key, unsigned flags, size_t min_ch
     }
     const char *s = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
+    const char *problem = text_problem(s, len, flags);
+    if (problem != NULL) {
+        arc_field_error(fields, key, "%s", problem);
+        return -1;
+    }
     size_t chars = arc_utf8_chars(s, len);
     if (chars < min_chars) {
         arc_field_error(fields, key, "must be at least %zu character%s", min_chars,

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arcade/config.h"
 #include "internal/log_internal.h"
 
 static int log_fd = 2;
@@ -69,6 +70,32 @@ arc_log_open(const char *service, const char *path)
     if (log_fd > 2)
         close(log_fd);
     log_fd = fd;
+    return 0;
+}
+
+int
+arc_log_level_parse(const char *name, enum arc_log_level *out)
+{
+    for (size_t i = 0; name != NULL && i < ARC_ARRAY_LEN(level_names); i++) {
+        if (strcmp(name, level_names[i]) == 0) {
+            *out = (enum arc_log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+arc_log_start(const struct arc_config *cfg)
+{
+    enum arc_log_level level = ARC_LOG_INFO;
+    if (arc_log_level_parse(cfg->log_level, &level) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (arc_log_open(cfg->service, cfg->log_file) != 0)
+        return -1;
+    arc_log_set_level(level);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "arcade/json.h"
 #include "arcade/log.h"
 #include "internal/http_internal.h"
 #include "internal/log_internal.h"
@@ -22,6 +23,7 @@ static struct {
     arc_buf path;
     arc_buf body;
     arc_buf line;
+    arc_buf scratch;
 } S;
 
 static void
@@ -49,6 +51,25 @@ set_path(arc_req *r)
     if (S.path.len == 0)
         arc_buf_append_char(&S.path, '/');
     r->path = S.path.ptr;
+}
+
+/* A request target with a control character (NUL included) is refused with
+ * 400. A NUL never reaches us: libfcgi hands parameters over as C strings, so
+ * "/products/1<NUL>" would read as "/products/1". The web server sees the
+ * real length and sets ARCADE_BAD_TARGET=1 (httpd/lighttpd/arcade.conf.in);
+ * other control characters are seen here too. Returns 0, or -1 after
+ * answering. */
+static int
+check_target(arc_req *r)
+{
+    const char *uri = arc_req_header(r, "REQUEST_URI");
+    bool bad = arc_req_header(r, "ARCADE_BAD_TARGET") != NULL;
+    for (const char *p = uri; !bad && p != NULL && *p != '\0'; p++)
+        bad = (unsigned char)*p < 0x20 || *p == 0x7f;
+    if (!bad)
+        return 0;
+    arc_respond_error(r, 400, "bad_request", "the request target holds a control character", NULL);
+    return -1;
 }
 
 /* Reads the body announced by CONTENT_LENGTH. Returns 0, or -1 after answering. */
@@ -119,6 +140,32 @@ route_and_run(const struct arc_service *svc, arc_req *r)
     route->handler(r);
 }
 
+/* The path as a JSON string for the log line: bytes that are not well-formed
+ * UTF-8 (a client may send any) are written %XX, so the line stays valid
+ * UTF-8 JSON and still says which bytes came. */
+static void
+append_log_path(arc_buf *l, const char *path, size_t n)
+{
+    if (arc_utf8_valid(path, n)) {
+        arc_buf_append_json_string(l, path, n);
+        return;
+    }
+    static const char hex[] = "0123456789ABCDEF";
+    arc_buf_reset(&S.scratch);
+    for (size_t i = 0; i < n;) {
+        size_t k = arc_utf8_seq(path + i, n - i);
+        if (k > 0) {
+            arc_buf_append(&S.scratch, path + i, k);
+            i += k;
+            continue;
+        }
+        unsigned char c = (unsigned char)path[i++];
+        char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+        arc_buf_append(&S.scratch, esc, sizeof esc);
+    }
+    arc_buf_append_json_string(l, S.scratch.ptr, S.scratch.len);
+}
+
 static void
 log_request(const arc_req *r)
 {
@@ -130,7 +177,7 @@ log_request(const arc_req *r)
     arc_buf_append_str(l, ",\"msg\":\"request\",\"method\":");
     arc_buf_append_json_string(l, r->method_name, strlen(r->method_name));
     arc_buf_append_str(l, ",\"path\":");
-    arc_buf_append_json_string(l, r->path, strlen(r->path));
+    append_log_path(l, r->path, strlen(r->path));
     arc_buf_append_str(l, ",\"route\":");
     if (r->route != NULL)
         arc_buf_append_json_string(l, r->route, strlen(r->route));
@@ -180,7 +227,7 @@ arc_server_handle(const struct arc_service *svc, FCGX_Request *fcgx)
     arc_trace_start(&r->trace, arc_req_header(r, "HTTP_TRACEPARENT"));
     arc_log_set_trace(r->trace.trace_id);
 
-    if (read_body(r) == 0)
+    if (check_target(r) == 0 && read_body(r) == 0)
         route_and_run(svc, r);
     if (!r->responded) {
         arc_log_error("handler for %s %s (%s) sent no answer", r->method_name, r->path,
@@ -241,5 +288,6 @@ arc_server_run(const struct arc_service *svc)
     arc_buf_cleanup(&S.path);
     arc_buf_cleanup(&S.body);
     arc_buf_cleanup(&S.line);
+    arc_buf_cleanup(&S.scratch);
     return 0;
 }

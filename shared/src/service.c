@@ -11,15 +11,19 @@ arc_health_init(struct arc_health *h)
     h->state = 0;
 }
 
+static void
+health_worsen(struct arc_health *h, int state)
+{
+    if (state > h->state)
+        h->state = state;
+}
+
 void
 arc_health_add(struct arc_health *h, const char *name, enum arc_err result, bool critical)
 {
     const char *v = result == ARC_OK ? "ok" : "unavailable";
-    if (result != ARC_OK) {
-        int s = critical ? 2 : 1;
-        if (s > h->state)
-            h->state = s;
-    }
+    if (result != ARC_OK)
+        health_worsen(h, critical ? 2 : 1);
     json_object_object_add(h->checks, name, json_object_new_string(v));
 }
 
@@ -46,8 +50,8 @@ arc_health_respond(arc_req *r, struct arc_health *h)
     arc_respond_json(r, h->state == 2 ? 503 : 200, o);
 }
 
-arc_amqp *
-arc_health_broker(arc_amqp **slot, const struct arc_config *cfg)
+static arc_amqp *
+health_broker(arc_amqp **slot, const struct arc_config *cfg)
 {
     if (*slot == NULL && cfg->amqp_url[0] != '\0') {
         const struct arc_amqp_options opt = {
@@ -59,6 +63,27 @@ arc_health_broker(arc_amqp **slot, const struct arc_config *cfg)
         *slot = arc_amqp_new(&opt);
     }
     return *slot;
+}
+
+arc_amqp *
+arc_health_check_broker(struct arc_health *h, arc_amqp **slot, const struct arc_config *cfg)
+{
+    if (cfg->amqp_url[0] == '\0') {
+        json_object_object_add(h->checks, "broker", json_object_new_string("disabled"));
+        return NULL;
+    }
+    arc_amqp *a = health_broker(slot, cfg);
+    enum arc_err e = a != NULL ? arc_amqp_ensure(a) : ARC_UNAVAILABLE;
+    arc_health_add(h, "broker", e, false);
+    return e == ARC_OK ? a : NULL;
+}
+
+void
+arc_health_dead_letters(struct arc_health *h, int64_t n)
+{
+    arc_health_detail(h, "dead_letters", n >= 0 ? json_object_new_int64(n) : NULL);
+    if (n > 0)
+        health_worsen(h, 1);
 }
 
 void

@@ -57,6 +57,25 @@ class ApacheTests(ArcadeTestCase):
         self.assertError(r, 405, "method_not_allowed")
         self.assertTrue({"GET", "POST"} <= parse_allow(r.header("Allow")))
 
+    def test_nosniff_everywhere_and_no_store_on_errors(self):
+        for path in (product_path(1), product_path(999_999_999), "/no/such/route"):
+            with self.subTest(path=path):
+                r = get(path, base=self.base)
+                self.assertEqual(r.header_all("X-Content-Type-Options"), ["nosniff"], r)
+        r = get(product_path(999_999_999), base=self.base)
+        self.assertEqual(r.header_all("Cache-Control"), ["no-store"], r)
+
+    def test_nul_in_the_target_and_short_body_are_400(self):
+        from arcadetest import raw_request
+        r = raw_request(b"GET /api/v1/products/1\x00 HTTP/1.1\r\nHost: x\r\n"
+                        b"Connection: close\r\n\r\n", base=self.base)
+        self.assertEqual(r.status, 400, r)
+        r = raw_request(b"POST /api/v1/products HTTP/1.1\r\nHost: x\r\n"
+                        b"Content-Type: application/json\r\nContent-Length: 100\r\n"
+                        b"Connection: close\r\n\r\n{\"sku\":", base=self.base,
+                        shutdown_write=True)
+        self.assertEqual(r.status, 400, r)
+
     def test_post_with_admin_key(self):
         cat = create_category(base=self.base)
         body = product_body(category=cat["slug"], name="Via Apache ☕")

@@ -129,6 +129,11 @@ class Amqp:
         n = ok[0]
         return struct.unpack("!I", ok[1 + n:5 + n])[0]
 
+    def purge(self, queue):
+        """Drops every message ready in queue."""
+        self.call(1, QUEUE, 30, struct.pack("!H", 0) + shortstr(queue.encode()) + b"\0",
+                  (QUEUE, 31))
+
     def delete(self, queue):
         self.call(1, QUEUE, 40, struct.pack("!H", 0) + shortstr(queue.encode()) + b"\0",
                   (QUEUE, 41))

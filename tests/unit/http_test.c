@@ -179,12 +179,14 @@ test_head_block(void **state)
                                  "Content-Length: 17\r\n"
                                  "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-"
                                  "1111222233334444-01\r\n"
+                                 "X-Content-Type-Options: nosniff\r\n"
                                  "ETag: \"p1-v2\"\r\n"
                                  "\r\n");
     arc_buf_reset(&out);
     struct arc_trace none = {0};
     arc_http_head(&out, 304, NULL, false, 0, &none, NULL);
-    assert_string_equal(out.ptr, "Status: 304 Not Modified\r\n\r\n");
+    assert_string_equal(out.ptr,
+                        "Status: 304 Not Modified\r\nX-Content-Type-Options: nosniff\r\n\r\n");
     arc_buf_cleanup(&out);
     arc_buf_cleanup(&extra);
 }
@@ -225,7 +227,9 @@ test_respond_json_and_error(void **state)
     json_object_object_add(o, "n", json_object_new_int(3));
     arc_respond_json(&q.r, 200, o);
     assert_string_equal(fake_output(&q.f), "Status: 200 OK\r\nContent-Type: application/json\r\n"
-                                           "Content-Length: 19\r\n\r\n{\"url\":\"a/b\",\"n\":3}");
+                                           "Content-Length: 19\r\n"
+                                           "X-Content-Type-Options: nosniff\r\n"
+                                           "\r\n{\"url\":\"a/b\",\"n\":3}");
     assert_true(q.r.responded);
     assert_int_equal(q.r.status, 200);
     assert_int_equal(q.r.resp_bytes, 19);
@@ -269,19 +273,22 @@ test_respond_head_raw_empty(void **state)
     arc_respond_raw(&q.r, 200, "text/plain; charset=utf-8", "hello", 5);
     assert_string_equal(fake_output(&q.f),
                         "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                        "Content-Length: 5\r\n\r\n");
+                        "Content-Length: 5\r\nX-Content-Type-Options: nosniff\r\n\r\n");
     assert_int_equal(q.r.resp_bytes, 0);
     rq_cleanup(&q);
 
     rq_init(&q, ARC_GET);
     arc_respond_empty(&q.r, 201);
-    assert_string_equal(fake_output(&q.f), "Status: 201 Created\r\nContent-Length: 0\r\n\r\n");
+    assert_string_equal(fake_output(&q.f), "Status: 201 Created\r\nContent-Length: 0\r\n"
+                                           "X-Content-Type-Options: nosniff\r\n\r\n");
     rq_cleanup(&q);
 
     rq_init(&q, ARC_GET);
     arc_resp_header(&q.r, "ETag", "\"p%d-v%d\"", 4, 2);
     arc_respond_raw(&q.r, 304, NULL, "ignored", 7);
-    assert_string_equal(fake_output(&q.f), "Status: 304 Not Modified\r\nETag: \"p4-v2\"\r\n\r\n");
+    assert_string_equal(fake_output(&q.f), "Status: 304 Not Modified\r\n"
+                                           "X-Content-Type-Options: nosniff\r\n"
+                                           "ETag: \"p4-v2\"\r\n\r\n");
     rq_cleanup(&q);
 
     /* header injection: CR/LF in a value cannot start a new header */
@@ -289,7 +296,8 @@ test_respond_head_raw_empty(void **state)
     arc_resp_header(&q.r, "Location", "/x\r\nSet-Cookie: a=b");
     arc_respond_empty(&q.r, 204);
     assert_string_equal(fake_output(&q.f),
-                        "Status: 204 No Content\r\nLocation: /x  Set-Cookie: a=b\r\n\r\n");
+                        "Status: 204 No Content\r\nX-Content-Type-Options: nosniff\r\n"
+                        "Location: /x  Set-Cookie: a=b\r\n\r\n");
     rq_cleanup(&q);
 
     /* a large raw body goes through the stream's refills intact */
@@ -315,7 +323,8 @@ test_second_answer_dropped(void **state)
     arc_respond_empty(&q.r, 204);
     arc_respond_json(&q.r, 200, json_object_new_object()); /* freed, not sent */
     arc_respond_error(&q.r, 500, "internal_error", "x", NULL);
-    assert_string_equal(fake_output(&q.f), "Status: 204 No Content\r\n\r\n");
+    assert_string_equal(fake_output(&q.f),
+                        "Status: 204 No Content\r\nX-Content-Type-Options: nosniff\r\n\r\n");
     assert_int_equal(q.r.status, 204);
     assert_null(q.r.error_code);
     rq_cleanup(&q);
@@ -423,6 +432,86 @@ test_read_json(void **state)
     }
 }
 
+/* The head of the answer q got (up to the blank line), as a C string. */
+static const char *
+head_of(struct rq *q, char *buf, size_t size)
+{
+    const char *out = fake_output(&q->f);
+    const char *end = strstr(out, "\r\n\r\n");
+    assert_non_null(end);
+    snprintf(buf, size, "%.*s\r\n", (int)(end - out), out);
+    return buf;
+}
+
+static size_t
+count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* nosniff on every answer; no-store on errors and on answers to a request with
+ * credentials, once, and never over the handler's own Cache-Control. */
+static void
+test_security_headers(void **state)
+{
+    (void)state;
+    char head[1024];
+    struct rq q;
+
+    rq_init(&q, ARC_GET);
+    arc_respond_json(&q.r, 200, NULL);
+    head_of(&q, head, sizeof head);
+    assert_int_equal(count(head, "X-Content-Type-Options: nosniff\r\n"), 1);
+    assert_null(strstr(head, "Cache-Control"));
+    rq_cleanup(&q);
+
+    static const int errors[] = {400, 401, 403, 404, 409, 422, 429, 500, 503};
+    for (size_t i = 0; i < ARC_ARRAY_LEN(errors); i++) {
+        rq_init(&q, ARC_GET);
+        arc_respond_error(&q.r, errors[i], "x", "y", NULL);
+        head_of(&q, head, sizeof head);
+        assert_int_equal(count(head, "Cache-Control: no-store\r\n"), 1);
+        assert_int_equal(count(head, "X-Content-Type-Options: nosniff\r\n"), 1);
+        rq_cleanup(&q);
+    }
+
+    /* An admin write (or any answer) to a request that carried Authorization. */
+    rq_init(&q, ARC_GET);
+    q.r.method = ARC_POST;
+    fake_env(&q.f, "HTTP_AUTHORIZATION", "Bearer k");
+    arc_respond_json(&q.r, 201, json_object_new_object());
+    head_of(&q, head, sizeof head);
+    assert_int_equal(count(head, "Cache-Control: no-store\r\n"), 1);
+    rq_cleanup(&q);
+
+    rq_init(&q, ARC_GET);
+    fake_env(&q.f, "HTTP_AUTHORIZATION", "Bearer k");
+    arc_respond_empty(&q.r, 204);
+    head_of(&q, head, sizeof head);
+    assert_int_equal(count(head, "Cache-Control: no-store\r\n"), 1);
+    rq_cleanup(&q);
+
+    /* The handler said it already: not twice. */
+    rq_init(&q, ARC_GET);
+    fake_env(&q.f, "HTTP_AUTHORIZATION", "Bearer k");
+    arc_resp_header(&q.r, "Cache-Control", "no-store");
+    arc_respond_json(&q.r, 200, NULL);
+    head_of(&q, head, sizeof head);
+    assert_int_equal(count(head, "Cache-Control"), 1);
+    rq_cleanup(&q);
+
+    rq_init(&q, ARC_GET);
+    arc_resp_header(&q.r, "Cache-Control", "private, max-age=5");
+    arc_respond_error(&q.r, 404, "x", "y", NULL);
+    head_of(&q, head, sizeof head);
+    assert_int_equal(count(head, "Cache-Control"), 1);
+    assert_non_null(strstr(head, "Cache-Control: private, max-age=5\r\n"));
+    rq_cleanup(&q);
+}
+
 int
 main(void)
 {
@@ -432,6 +521,7 @@ main(void)
         cmocka_unit_test(test_content_length_and_type),
         cmocka_unit_test(test_status_and_methods),
         cmocka_unit_test(test_head_block),
+        cmocka_unit_test(test_security_headers),
         cmocka_unit_test(test_respond_json_and_error),
         cmocka_unit_test(test_respond_head_raw_empty),
 #ifdef NDEBUG

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "arcade/buf.h"
@@ -288,6 +289,129 @@ test_append(void **state)
     arc_buf_cleanup(&b);
 }
 
+/* Reads {"v": text} (text is a JSON string literal's inside) with flags;
+ * returns the reader's result and puts the message, if any, into msg. */
+static int
+read_text(const char *literal, unsigned flags, char *msg, size_t msglen)
+{
+    char doc[256];
+    snprintf(doc, sizeof doc, "{\"v\":\"%s\"}", literal);
+    json_object *o = parse(doc);
+    assert_non_null(o);
+    json_object *fields = NULL;
+    const char *s = NULL;
+    size_t len = 0;
+    int rc = arc_json_string(o, "v", ARC_REQUIRED | flags, 0, 100, &s, &len, &fields);
+    msg[0] = '\0';
+    json_object *m;
+    if (fields != NULL && json_object_object_get_ex(fields, "v", &m))
+        snprintf(msg, msglen, "%s", json_object_get_string(m));
+    assert_true((rc == -1) == (fields != NULL));
+    json_object_put(fields);
+    json_object_put(o);
+    return rc;
+}
+
+static void
+expect_text(const char *literal, unsigned flags, bool ok, const char *msg_part)
+{
+    char msg[256];
+    int rc = read_text(literal, flags, msg, sizeof msg);
+    if (ok && rc != ARC_FIELD_OK)
+        fail_msg("\"%s\" (flags %#x) refused: %s", literal, flags, msg);
+    if (!ok && rc != -1)
+        fail_msg("\"%s\" (flags %#x) accepted", literal, flags);
+    if (!ok && msg_part != NULL && strstr(msg, msg_part) == NULL)
+        fail_msg("\"%s\" (flags %#x): message \"%s\" lacks \"%s\"", literal, flags, msg, msg_part);
+}
+
+/* Every class of the shop's text rule (json.h), for the three kinds of text. */
+static void
+test_text_rule(void **state)
+{
+    (void)state;
+    static const char *const controls[] = {
+        "a\\u0000b",
+        "a\\u0001b",
+        "a\\u001bb",
+        "a\\u001fb",
+        "a\\u007fb",
+        "a\\u0080b",
+        "a\\u0085b",
+        "a\\u009fb",
+        "a\xc2\x85"
+        "b",
+        "a\x7f"
+        "b",
+    };
+    static const char *const breaks[] = {"a\\nb", "a\\rb", "a\\r\\nb", "a\\tb"};
+    static const char *const separators[] = {"a\\u2028b", "a\\u2029b",
+                                             "a\xe2\x80\xa8"
+                                             "b"};
+    static const char *const bidi[] = {
+        "a\\u202ab",
+        "a\\u202bb",
+        "a\\u202cb",
+        "a\\u202db",
+        "a\\u202eb",
+        "a\xe2\x80\xae"
+        "b",
+        "a\\u2066b",
+        "a\\u2067b",
+        "a\\u2068b",
+        "a\\u2069b",
+        "a\\u200eb",
+        "a\\u200fb",
+        "a\\u061cb",
+    };
+    static const char *const blanks[] = {
+        " ",       "   ",     "\\u00a0", "\\u200b",          "\\u200c\\u200d",
+        "\\u2060", "\\ufeff", "\\u3000", " \\u2003 \\u200b", "\\u3164",
+    };
+    static const char *const fine[] = {
+        "Ada",       "caf\xc3\xa9", " padded ",   "\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80",
+        "a\\u200db", "\\u00a0x",    "ARC-000001", "",
+    };
+    for (size_t i = 0; i < ARC_ARRAY_LEN(controls); i++) {
+        expect_text(controls[i], 0, false, "control");
+        expect_text(controls[i], ARC_MULTILINE, false, "control");
+        expect_text(controls[i], ARC_SECRET, false, "control");
+    }
+    for (size_t i = 0; i < ARC_ARRAY_LEN(breaks); i++) {
+        expect_text(breaks[i], 0, false, "single line");
+        expect_text(breaks[i], ARC_SECRET, false, "control");
+    }
+    for (size_t i = 0; i < ARC_ARRAY_LEN(separators); i++) {
+        expect_text(separators[i], 0, false, "single line");
+        expect_text(separators[i], ARC_MULTILINE, false, "control");
+        expect_text(separators[i], ARC_SECRET, true, NULL);
+    }
+    for (size_t i = 0; i < ARC_ARRAY_LEN(bidi); i++) {
+        expect_text(bidi[i], 0, false, "bidirectional");
+        expect_text(bidi[i], ARC_MULTILINE, false, "bidirectional");
+        expect_text(bidi[i], ARC_SECRET, true, NULL);
+    }
+    for (size_t i = 0; i < ARC_ARRAY_LEN(blanks); i++) {
+        expect_text(blanks[i], 0, false, "blank");
+        expect_text(blanks[i], ARC_MULTILINE, false, "blank");
+        expect_text(blanks[i], ARC_SECRET, true, NULL);
+    }
+    for (size_t i = 0; i < ARC_ARRAY_LEN(fine); i++) {
+        expect_text(fine[i], 0, true, NULL);
+        expect_text(fine[i], ARC_MULTILINE, true, NULL);
+        expect_text(fine[i], ARC_SECRET, true, NULL);
+    }
+    /* Multi-line text: LF, TAB and CR before LF; a lone CR or a blank text is not. */
+    expect_text("one\\ntwo", ARC_MULTILINE, true, NULL);
+    expect_text("one\\r\\ntwo\\r\\n", ARC_MULTILINE, true, NULL);
+    expect_text("col\\tcol", ARC_MULTILINE, true, NULL);
+    expect_text("one\\rtwo", ARC_MULTILINE, false, "control");
+    expect_text("end\\r", ARC_MULTILINE, false, "control");
+    expect_text(" \\n\\t\\r\\n", ARC_MULTILINE, false, "blank");
+    /* A secret keeps spaces and is never "blank" (its own length rule decides). */
+    expect_text("  pass word  ", ARC_SECRET, true, NULL);
+}
+
 int
 main(void)
 {
@@ -295,6 +419,7 @@ main(void)
         cmocka_unit_test(test_parse_accepts), cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_depth),         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_field_readers), cmocka_unit_test(test_append),
+        cmocka_unit_test(test_text_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arcade/config.h"
 #include "arcade/log.h"
 
 static char path[64];
@@ -106,12 +107,68 @@ test_open_fails(void **state)
     arc_log_info("still goes to stderr");
 }
 
+/* Lines written after arc_log_start from the environment at the given level. */
+static int
+lines_at_level(const char *level, char lines[][8192], int max)
+{
+    snprintf(path, sizeof path, "/tmp/arcade-log-test-%d.log", (int)getpid());
+    unlink(path);
+    setenv("ARCADE_LOG_FILE", path, 1);
+    setenv("ARCADE_LOG_LEVEL", level, 1);
+    struct arc_config cfg;
+    assert_int_equal(arc_config_load(&cfg, "catalog"), 0);
+    assert_int_equal(arc_log_start(&cfg), 0);
+    arc_log(ARC_LOG_DEBUG, "a debug line");
+    arc_log_info("an info line");
+    arc_log_warn("a warn line");
+    arc_log_error("an error line");
+    arc_log_close();
+    int n = read_lines(lines, max);
+    unlink(path);
+    return n;
+}
+
+/* ARCADE_LOG_LEVEL decides the lowest level written, for every main that
+ * starts its log with arc_log_start. */
+static void
+test_start_applies_level(void **state)
+{
+    (void)state;
+    static char lines[8][8192];
+    assert_int_equal(lines_at_level("debug", lines, 8), 4);
+    assert_non_null(strstr(lines[0], "\"level\":\"debug\""));
+    assert_non_null(strstr(lines[0], "\"service\":\"catalog\""));
+    assert_int_equal(lines_at_level("info", lines, 8), 3);
+    assert_non_null(strstr(lines[0], "an info line"));
+    assert_int_equal(lines_at_level("warn", lines, 8), 2);
+    assert_non_null(strstr(lines[0], "a warn line"));
+    assert_int_equal(lines_at_level("error", lines, 8), 1);
+    assert_non_null(strstr(lines[0], "an error line"));
+    unsetenv("ARCADE_LOG_FILE");
+    unsetenv("ARCADE_LOG_LEVEL");
+    arc_log_set_level(ARC_LOG_INFO);
+}
+
+static void
+test_level_parse(void **state)
+{
+    (void)state;
+    enum arc_log_level l = ARC_LOG_INFO;
+    assert_int_equal(arc_log_level_parse("warn", &l), 0);
+    assert_int_equal(l, ARC_LOG_WARN);
+    assert_int_equal(arc_log_level_parse("verbose", &l), -1);
+    assert_int_equal(arc_log_level_parse(NULL, &l), -1);
+    assert_int_equal(l, ARC_LOG_WARN);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_open_fails),
+        cmocka_unit_test(test_start_applies_level),
+        cmocka_unit_test(test_level_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,8 +191,8 @@ test_no_content(void **state)
     fake_init(&f);
     const char *out = run(&f, "DELETE", "/products/5");
     expect_status(out, "Status: 204 No Content\r\n");
-    assert_null(strstr(out, "Content-Type"));
-    assert_null(strstr(out, "Content-Length"));
+    assert_null(strstr(out, "\nContent-Type"));
+    assert_null(strstr(out, "\nContent-Length"));
     assert_string_equal(body_of(out), "");
     fake_cleanup(&f);
 }
@@ -391,6 +391,75 @@ test_request_log_line(void **state)
     json_object_put(o);
 }
 
+/* A control character in the target, or the web server's mark for a NUL it
+ * saw (libfcgi's C strings cannot carry one), is 400 before routing. */
+static void
+test_control_character_in_target(void **state)
+{
+    (void)state;
+    static const char *const uris[] = {"/products/1\x01", "/products/1?x=\x7f", "/products\x1b/1"};
+    for (size_t i = 0; i < ARC_ARRAY_LEN(uris); i++) {
+        struct fake_fcgx f;
+        fake_init(&f);
+        const char *out = run(&f, "GET", uris[i]);
+        expect_status(out, "Status: 400 Bad Request\r\n");
+        assert_non_null(strstr(out, "\"code\":\"bad_request\""));
+        fake_cleanup(&f);
+    }
+    struct fake_fcgx f;
+    fake_init(&f);
+    fake_env(&f, "ARCADE_BAD_TARGET", "1");
+    const char *out = run(&f, "GET", "/products/1");
+    expect_status(out, "Status: 400 Bad Request\r\n");
+    fake_cleanup(&f);
+    fake_init(&f);
+    expect_status(run(&f, "GET", "/products/1"), "Status: 200 OK\r\n");
+    fake_cleanup(&f);
+}
+
+/* The last line of the log, raw. */
+static void
+last_raw_line(char *last, size_t size)
+{
+    FILE *fp = fopen(log_path, "r");
+    assert_non_null(fp);
+    char line[4096];
+    last[0] = '\0';
+    while (fgets(line, sizeof line, fp) != NULL)
+        snprintf(last, size, "%s", line);
+    fclose(fp);
+}
+
+/* A path that is not UTF-8 is logged with those bytes as %XX: the line stays
+ * valid UTF-8 JSON (it carried the raw bytes). */
+static void
+test_log_line_is_utf8(void **state)
+{
+    (void)state;
+    struct fake_fcgx f;
+    fake_init(&f);
+    run(&f, "GET", "/products/\xff\xfe\xc3\xa9\xc3");
+    fake_cleanup(&f);
+    char raw[4096];
+    last_raw_line(raw, sizeof raw);
+    assert_true(arc_utf8_valid(raw, strlen(raw)));
+    json_object *o = arc_json_parse(raw, strlen(raw), 4);
+    if (o == NULL)
+        fail_msg("log line is not strict JSON: %s", raw);
+    assert_string_equal(jstr(o, "path"), "/products/%FF%FE\xc3\xa9%C3");
+    json_object_put(o);
+
+    /* Any other line: invalid bytes become U+FFFD. */
+    arc_log_error("bad \xff byte \xe2\x82");
+    last_raw_line(raw, sizeof raw);
+    assert_true(arc_utf8_valid(raw, strlen(raw)));
+    o = arc_json_parse(raw, strlen(raw), 4);
+    if (o == NULL)
+        fail_msg("log line is not strict JSON: %s", raw);
+    assert_string_equal(jstr(o, "msg"), "bad \xef\xbf\xbd byte \xef\xbf\xbd\xef\xbf\xbd");
+    json_object_put(o);
+}
+
 static void
 test_many_requests_reuse(void **state)
 {
@@ -443,6 +512,8 @@ main(void)
         cmocka_unit_test(test_silent_handler_is_500),
         cmocka_unit_test(test_before_hook),
         cmocka_unit_test(test_request_log_line),
+        cmocka_unit_test(test_log_line_is_utf8),
+        cmocka_unit_test(test_control_character_in_target),
         cmocka_unit_test(test_many_requests_reuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -31,7 +31,10 @@ void arc_buf_printf(arc_buf *b, const char *fmt, ...) ARC_PRINTF(2, 3);
 void arc_buf_vprintf(arc_buf *b, const char *fmt, va_list ap) ARC_PRINTF(2, 0);
 /* Decimal digits of v: the hot path's alternative to printf. */
 void arc_buf_append_uint(arc_buf *b, uint64_t v);
-/* Appends s[0..n) as a quoted, escaped JSON string. */
+/* Appends s[0..n) as a quoted, escaped JSON string. A byte that is not part
+ * of well-formed UTF-8 is written as U+FFFD, so the text is always valid JSON
+ * (callers that must keep such bytes escape them first, as the request log
+ * line does for the path). */
 void arc_buf_append_json_string(arc_buf *b, const char *s, size_t n);
 /* Appends prefix (e.g. ",\"name\":") and then v as a JSON string. */
 void arc_buf_append_json_member(arc_buf *b, const char *prefix, arc_str v);

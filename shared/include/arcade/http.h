@@ -49,7 +49,9 @@ typedef struct arc_req {
 
     enum arc_method method;
     const char *method_name; /* REQUEST_METHOD as sent */
-    char *path;              /* REQUEST_URI up to '?', not decoded; owned */
+    char *path;              /* REQUEST_URI up to '?', not decoded; borrowed: a
+                              * buffer of the accept loop (server.c), valid until
+                              * the request ends */
     const char *query;       /* raw QUERY_STRING, "" when absent */
     struct arc_param params[ARC_MAX_PARAMS];
     size_t nparams;
@@ -105,7 +107,11 @@ int arc_req_query_int(arc_req *r, const char *key, int64_t def, int64_t min, int
  * On success *out is a new reference the caller puts. Returns 0 or -1 (answered). */
 int arc_req_read_json(arc_req *r, json_object **out) ARC_NODISCARD;
 
-/* --- Answering --------------------------------------------------------------- */
+/* --- Answering --------------------------------------------------------------- *
+ * Every answer carries X-Content-Type-Options: nosniff and traceparent; an
+ * error (status >= 400) and any answer to a request with an Authorization
+ * header also carry Cache-Control: no-store, unless the handler set its own
+ * Cache-Control with arc_resp_header. */
 
 /* Adds a response header line; value is formatted. Call before arc_respond_*. */
 void arc_resp_header(arc_req *r, const char *name, const char *fmt, ...) ARC_PRINTF(3, 4);

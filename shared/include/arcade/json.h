@@ -8,6 +8,17 @@
  *    -1               a message was added to *fields under key
  * Strings are valid UTF-8 (the tokener checked); lengths are counted in
  * characters (code points), after nothing is trimmed.
+ *
+ * Text rule of arc_json_string, one for the whole shop (README, "Text
+ * fields"). By default a string is single-line text (names, titles, SKUs,
+ * e-mail addresses, carriers, tracking numbers, ...): it refuses every C0 and
+ * C1 control character and DEL (NUL, TAB, CR and LF included), U+2028/U+2029,
+ * the bidi controls U+202A-202E, U+2066-2069, U+200E, U+200F and U+061C, and a
+ * non-empty value made only of white space and invisible characters
+ * (zero-width U+200B-200D, U+2060, U+FEFF, fillers). ARC_MULTILINE (a
+ * description) also allows LF, TAB and CR just before LF. ARC_SECRET (a
+ * password) refuses only control characters: any other text may be part of a
+ * secret, and it is never shown.
  */
 #ifndef ARCADE_JSON_H
 #define ARCADE_JSON_H
@@ -19,10 +30,13 @@
 enum { ARC_FIELD_OK = 0, ARC_FIELD_ABSENT = 1, ARC_FIELD_NULL = 2 };
 
 /* Flags for readers */
-#define ARC_REQUIRED 0x1u /* absent -> "is required" */
-#define ARC_NULLABLE 0x2u /* null accepted -> ARC_FIELD_NULL */
+#define ARC_REQUIRED 0x1u  /* absent -> "is required" */
+#define ARC_NULLABLE 0x2u  /* null accepted -> ARC_FIELD_NULL */
+#define ARC_MULTILINE 0x4u /* arc_json_string: text of several lines (see above) */
+#define ARC_SECRET 0x8u    /* arc_json_string: a password (see above) */
 
-/* String of min..max characters. *out borrowed from obj. */
+/* String of min..max characters that keeps the text rule of flags (above).
+ * *out borrowed from obj. */
 int arc_json_string(json_object *obj, const char *key, unsigned flags, size_t min_chars,
                     size_t max_chars, const char **out, size_t *out_len, json_object **fields);
 
@@ -35,6 +49,9 @@ int arc_json_bool(json_object *obj, const char *key, unsigned flags, bool *out,
 
 /* Number of UTF-8 code points in s[0..len). */
 size_t arc_utf8_chars(const char *s, size_t len);
+/* Length (1-4) of the well-formed UTF-8 sequence that starts s[0..n), or 0
+ * when s does not start with one (or n is 0). */
+size_t arc_utf8_seq(const char *s, size_t n);
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
 bool arc_utf8_valid(const char *s, size_t len);
 

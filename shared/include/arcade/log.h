@@ -10,10 +10,22 @@
 
 enum arc_log_level { ARC_LOG_DEBUG, ARC_LOG_INFO, ARC_LOG_WARN, ARC_LOG_ERROR };
 
-/* Opens the log. path NULL or "" logs to stderr. Returns 0 or -1 (errno set). */
+struct arc_config;
+
+/* Opens the log of a service or daemon as configured: lines named
+ * cfg->service, written to cfg->log_file (stderr when ""), from level
+ * cfg->log_level (ARCADE_LOG_LEVEL) up. Every main calls it once, right after
+ * arc_config_load, so the level applies to every pool and daemon alike.
+ * Returns 0 or -1 (errno set). */
+int arc_log_start(const struct arc_config *cfg) ARC_NODISCARD;
+
+/* The primitive under arc_log_start, for tools and tests: path NULL or ""
+ * logs to stderr; the level is left as it is. Returns 0 or -1 (errno set). */
 int arc_log_open(const char *service, const char *path) ARC_NODISCARD;
 void arc_log_close(void);
 void arc_log_set_level(enum arc_log_level min);
+/* "debug", "info", "warn" or "error" -> *out, returns 0; -1 when unknown. */
+int arc_log_level_parse(const char *name, enum arc_log_level *out) ARC_NODISCARD;
 
 /* The trace id of the request being served (borrowed until cleared with NULL);
  * added to every line logged meanwhile. */

@@ -1,7 +1,9 @@
 /*
  * server.h - the accept loop every responder runs.
  *
- * For each request: start the trace (traceparent accepted or created), read a
+ * For each request: start the trace (traceparent accepted or created), refuse
+ * a request target with a control character (400; a NUL is reported by the web
+ * server as ARCADE_BAD_TARGET=1, since libfcgi's C strings cannot carry it), read a
  * bounded body (CONTENT_LENGTH > ARC_BODY_MAX -> 413 without reading; fewer
  * bytes than declared -> 400), route (404 / 405 with Allow / 400), call
  * svc->before (if set) and the handler, make sure exactly one answer was sent

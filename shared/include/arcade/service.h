@@ -9,9 +9,10 @@
 #include "arcade/config.h"
 #include "arcade/http.h"
 
-/* A health report: each dependency checked is "ok", "unavailable" or
- * "disabled". A critical dependency that is unavailable makes the service
- * "unavailable" (503); any other makes it "degraded" (still 200). */
+/* A health report: each dependency checked is "ok" or "unavailable"; an
+ * optional one that is not configured is "disabled" and degrades nothing. A
+ * critical dependency that is unavailable makes the service "unavailable"
+ * (503); any other makes it "degraded" (still 200), and so do dead letters. */
 struct arc_health {
     json_object *checks;
     json_object *details; /* NULL until arc_health_detail */
@@ -26,10 +27,21 @@ void arc_health_detail(struct arc_health *h, const char *name, json_object *valu
 /* Answers {"status":…,"checks":{…}[,"details":{…}]} and frees the report. */
 void arc_health_respond(arc_req *r, struct arc_health *h);
 
-/* The worker's link to the broker for health checks: *slot, opened on first
- * use from cfg->amqp_url with short timeouts (a health check answers within
- * about a second when the broker hangs). NULL when no broker is configured. */
-arc_amqp *arc_health_broker(arc_amqp **slot, const struct arc_config *cfg);
+/* The "broker" check, one rule for every service: no broker configured
+ * (ARCADE_AMQP_URL empty) -> "disabled", the status unchanged; otherwise "ok"
+ * or "unavailable" (degraded, never critical: events wait in an outbox or a
+ * queue). *slot is the worker's health link to the broker (start with NULL;
+ * the caller frees it with arc_amqp_free at exit), opened on first use with
+ * short timeouts, so that a check answers within about a second when the
+ * broker hangs. Returns that link when it answered, else NULL. */
+arc_amqp *arc_health_check_broker(struct arc_health *h, arc_amqp **slot,
+                                  const struct arc_config *cfg);
+
+/* Events a consumer gave up on: details "dead_letters" = n (null when n < 0,
+ * the broker could not be asked). Any dead letter makes the service
+ * "degraded": a change is missing from its read model until they are
+ * replayed (./arcade events). */
+void arc_health_dead_letters(struct arc_health *h, int64_t n);
 
 /* Answers a data-layer failure: ARC_UNAVAILABLE -> 503 unavailable with
  * Retry-After, ARC_NOT_FOUND -> 404, ARC_CONFLICT -> 409, anything else ->

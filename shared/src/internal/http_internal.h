@@ -33,7 +33,8 @@ enum arc_method arc_method_parse(const char *name);
 
 /* Appends the CGI response head: Status line, Content-Type (when ctype is not
  * NULL), Content-Length (when with_length), traceparent (when the trace was
- * started), the extra header lines, and the blank line. */
+ * started), X-Content-Type-Options: nosniff, the extra header lines, and the
+ * blank line. */
 void arc_http_head(arc_buf *out, int status, const char *ctype, bool with_length, size_t len,
                    const struct arc_trace *trace, const arc_buf *extra);
 
