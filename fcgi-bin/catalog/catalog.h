@@ -11,7 +11,7 @@
 #include <arcade/config.h>
 #include <arcade/db.h>
 #include <arcade/doccache.h>
-#include <arcade/http.h>
+#include <arcade/respond.h>
 #include <arcade/httpc.h>
 #include <arcade/ident.h>
 #include <arcade/router.h>

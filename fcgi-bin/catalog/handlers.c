@@ -10,7 +10,7 @@
 
 #include <arcade/auth.h>
 #include <arcade/json.h>
-#include <arcade/service.h>
+#include <arcade/health.h>
 
 static const char *const sort_names[SORT_COUNT] = {
     [SORT_CREATED] = "created", [SORT_CREATED_DESC] = "-created", [SORT_NAME] = "name",
@@ -65,7 +65,7 @@ handle_product_get(arc_req *r)
         arc_respond_failure(r, e);
         return;
     }
-    arc_resp_header_str(r, "ETag", etag.ptr, etag.len);
+    arc_respond_header_str(r, "ETag", etag.ptr, etag.len);
     if (etag_list_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), etag.ptr, etag.len, true)) {
         arc_respond_empty(r, 304);
         return;
@@ -106,9 +106,9 @@ handle_product_list(arc_req *r)
         while (i < SORT_COUNT && strcmp(sort_names[i], sort_name) != 0)
             i++;
         if (i == SORT_COUNT)
-            arc_field_error(&fields, "sort",
-                            "must be one of name, -name, price, -price, "
-                            "created, -created");
+            arc_json_field_error(&fields, "sort",
+                                 "must be one of name, -name, price, -price, "
+                                 "created, -created");
         else
             sort = (enum product_sort)i;
     }
@@ -199,7 +199,7 @@ handle_product_export(arc_req *r)
         arc_buf_printf(out, "],\"next_after\":%lld}", (long long)st.last_id);
     else
         arc_buf_append_str(out, "],\"next_after\":null}");
-    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_raw(r, 200, NULL, out->ptr, out->len);
 }
 
@@ -222,9 +222,9 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
             in->sku = (arc_str){s, len};
             in->set |= F_SKU;
         } else {
-            arc_field_error(fields, "sku",
-                            "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', "
-                            "'_' and '-'");
+            arc_json_field_error(fields, "sku",
+                                 "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', "
+                                 "'_' and '-'");
         }
     }
     if (arc_json_string(body, "name", req, 1, PRODUCT_NAME_MAX, &s, &len, fields) == ARC_FIELD_OK) {
@@ -243,7 +243,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
             in->currency = (arc_str){s, len};
             in->set |= F_CURRENCY;
         } else {
-            arc_field_error(fields, "currency", "must be an active ISO 4217 code such as EUR");
+            arc_json_field_error(fields, "currency", "must be an active ISO 4217 code such as EUR");
         }
     }
     if (arc_json_bool(body, "active", 0, &in->active, fields) == ARC_FIELD_OK)
@@ -252,7 +252,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
         if (arc_json_int(body, "on_hand", 0, 0, ON_HAND_MAX, &in->on_hand, fields) == ARC_FIELD_OK)
             in->set |= F_ON_HAND;
     } else if (json_object_object_get_ex(body, "on_hand", NULL)) {
-        arc_field_error(fields, "on_hand", "is set with PUT /api/v1/products/{id}/inventory");
+        arc_json_field_error(fields, "on_hand", "is set with PUT /api/v1/products/{id}/inventory");
     }
 
     int rc = arc_json_string(body, "category", ARC_NULLABLE, 1, SLUG_MAX, &s, &len, fields);
@@ -264,7 +264,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
         enum arc_err e =
             arc_slug_valid(s, len) ? store_category_find(c->db, s, len, &cat) : ARC_NOT_FOUND;
         if (e == ARC_NOT_FOUND) {
-            arc_field_error(fields, "category", "no such category");
+            arc_json_field_error(fields, "category", "no such category");
         } else if (e != ARC_OK) {
             json_object_put(*fields);
             *fields = NULL;
@@ -298,7 +298,7 @@ respond_product(arc_req *r, int status, int64_t id, const struct store_writer *w
 {
     char etag[48];
     size_t n = product_etag(id, w->version, etag, sizeof etag);
-    arc_resp_header_str(r, "ETag", etag, n);
+    arc_respond_header_str(r, "ETag", etag, n);
     arc_respond_raw(r, status, NULL, w->doc->ptr, w->doc->len);
 }
 
@@ -322,7 +322,7 @@ handle_product_create(arc_req *r)
     if (product_failed(r, store_product_create(&w, &in, &id)))
         goto out;
     docs_invalidate(c, id);
-    arc_resp_header(r, "Location", "/api/v1/products/%lld", (long long)id);
+    arc_respond_header(r, "Location", "/api/v1/products/%lld", (long long)id);
     respond_product(r, 201, id, &w);
 out:
     json_object_put(body);
@@ -394,7 +394,7 @@ handle_inventory_put(arc_req *r)
     if (product_failed(r, store_inventory_set(&w, id, on_hand, &below_reserved)))
         return;
     if (below_reserved) {
-        arc_field_error(&fields, "on_hand", "must not be below the units already reserved");
+        arc_json_field_error(&fields, "on_hand", "must not be below the units already reserved");
         arc_respond_invalid(r, fields);
         return;
     }
@@ -553,7 +553,7 @@ handle_category_create(arc_req *r)
     if (arc_json_string(body, "slug", ARC_REQUIRED, 1, SLUG_MAX, &slug, &slug_len, &fields) ==
             ARC_FIELD_OK &&
         !arc_slug_valid(slug, slug_len))
-        arc_field_error(&fields, "slug", "must be 1 to 64 characters of a-z, 0-9 and '-'");
+        arc_json_field_error(&fields, "slug", "must be 1 to 64 characters of a-z, 0-9 and '-'");
     (void)arc_json_string(body, "name", ARC_REQUIRED, 1, CATEGORY_NAME_MAX, &name, &name_len,
                           &fields);
     struct category_row parent;
@@ -564,14 +564,14 @@ handle_category_create(arc_req *r)
                              ? store_category_find(c->db, parent_slug, parent_len, &parent)
                              : ARC_NOT_FOUND;
         if (e == ARC_NOT_FOUND) {
-            arc_field_error(&fields, "parent", "no such category");
+            arc_json_field_error(&fields, "parent", "no such category");
         } else if (e != ARC_OK) {
             json_object_put(fields);
             arc_respond_failure(r, e);
             goto out;
         } else if (path_depth(parent.path) >= CATEGORY_DEPTH_MAX) {
-            arc_field_error(&fields, "parent", "categories nest at most %d levels deep",
-                            CATEGORY_DEPTH_MAX);
+            arc_json_field_error(&fields, "parent", "categories nest at most %d levels deep",
+                                 CATEGORY_DEPTH_MAX);
         } else {
             has_parent = true;
         }
@@ -596,7 +596,7 @@ handle_category_create(arc_req *r)
     snprintf(cat.slug, sizeof cat.slug, "%.*s", (int)slug_len, slug);
     snprintf(cat.name, sizeof cat.name, "%.*s", (int)name_len, name);
     snprintf(cat.parent_slug, sizeof cat.parent_slug, "%s", has_parent ? parent.slug : "");
-    arc_resp_header(r, "Location", "/api/v1/categories/%s", cat.slug);
+    arc_respond_header(r, "Location", "/api/v1/categories/%s", cat.slug);
     respond_category(r, 201, &cat);
 out:
     json_object_put(body);

@@ -4,7 +4,7 @@
  */
 #include "catalog.h"
 
-#include <arcade/events.h>
+#include <arcade/outbox.h>
 
 #include <stdio.h>
 #include <string.h>

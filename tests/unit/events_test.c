@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "arcade/events.h"
+#include "arcade/event.h"
+#include "arcade/outbox.h"
 #include "arcade/log.h"
 
 #define ENVELOPE(id, version, data)                                                                \

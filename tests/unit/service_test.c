@@ -13,7 +13,7 @@
 
 #include "arcade/json.h"
 #include "arcade/log.h"
-#include "arcade/service.h"
+#include "arcade/health.h"
 #include "fake_fcgx.h"
 
 /* Answers the report over an in-memory request; returns the parsed body
