@@ -1,5 +1,5 @@
 /*
- * service_test.c - the health report's rules, one for every service: a broker
+ * health_test.c - the health report's rules, one for every service: a broker
  * that is not configured is "disabled" and degrades nothing, one that does not
  * answer degrades, and dead letters degrade with their count in details.
  */
