@@ -49,6 +49,34 @@ product_failed(arc_req *r, enum arc_err e)
     }
 }
 
+/* 412 after a write whose If-Match / If-None-Match did not hold (nothing changed). */
+static void
+precondition_failed(arc_req *r, const struct arc_precond *pc)
+{
+    const char *message = pc->if_match == NULL
+                              ? "the product exists and matches If-None-Match; nothing changed"
+                              : "the product changed since the ETag in If-Match";
+    if (pc->if_match != NULL && pc->if_none_match != NULL)
+        message = "the product does not meet If-Match and If-None-Match; nothing changed";
+    arc_respond_error(r, 412, "precondition_failed", message, NULL);
+}
+
+/* Preconditions on a create: the collection exists and has no entity tag, so
+ * If-Match "*" and If-None-Match with tags hold, the other forms are 412.
+ * Returns -1 when answered (400 or 412). */
+static int
+require_create_precond(arc_req *r)
+{
+    struct arc_precond pc;
+    if (arc_precond_read(r, &pc) != 0)
+        return -1;
+    if (arc_precond_holds(&pc, NULL, 0))
+        return 0;
+    arc_respond_error(r, 412, "precondition_failed",
+                      "the collection exists and has no entity tag; nothing was created", NULL);
+    return -1;
+}
+
 /* ---- reading products ----------------------------------------------------- */
 
 void
@@ -66,7 +94,7 @@ handle_product_get(arc_req *r)
         return;
     }
     arc_respond_header_str(r, "ETag", etag.ptr, etag.len);
-    if (etag_list_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), etag.ptr, etag.len, true)) {
+    if (arc_precond_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), etag.ptr, etag.len, true)) {
         arc_respond_empty(r, 304);
         return;
     }
@@ -307,7 +335,7 @@ handle_product_create(arc_req *r)
 {
     struct catalog *c = r->ctx;
     json_object *body, *fields = NULL;
-    if (!require_admin(r) || arc_req_read_json(r, &body) != 0)
+    if (!require_admin(r) || require_create_precond(r) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     struct product_input in = {0};
     in.description = (arc_str){"", 0};
@@ -334,7 +362,8 @@ handle_product_update(arc_req *r)
     struct catalog *c = r->ctx;
     int64_t id = r->params[0].i;
     json_object *body, *fields = NULL;
-    if (!require_admin(r) || arc_req_read_json(r, &body) != 0)
+    struct arc_precond pc;
+    if (!require_admin(r) || arc_precond_read(r, &pc) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     struct product_input in = {0};
     if (read_product_fields(r, body, false, &in, &fields) != 0)
@@ -343,15 +372,12 @@ handle_product_update(arc_req *r)
         arc_respond_invalid(r, fields);
         goto out;
     }
-    bool precondition_failed = false;
     struct store_writer w = writer(r);
-    enum arc_err e =
-        store_product_update(&w, id, &in, arc_req_header(r, "HTTP_IF_MATCH"), &precondition_failed);
-    if (product_failed(r, e))
+    w.pc = &pc;
+    if (product_failed(r, store_product_update(&w, id, &in)))
         goto out;
-    if (precondition_failed) {
-        arc_respond_error(r, 412, "precondition_failed",
-                          "the product changed since the ETag in If-Match", NULL);
+    if (w.precondition_failed) {
+        precondition_failed(r, &pc);
         goto out;
     }
     docs_invalidate(c, id);
@@ -365,11 +391,17 @@ handle_product_delete(arc_req *r)
 {
     struct catalog *c = r->ctx;
     int64_t id = r->params[0].i;
-    if (!require_admin(r))
+    struct arc_precond pc;
+    if (!require_admin(r) || arc_precond_read(r, &pc) != 0)
         return;
     struct store_writer w = writer(r);
+    w.pc = &pc;
     if (product_failed(r, store_product_deactivate(&w, id)))
         return;
+    if (w.precondition_failed) {
+        precondition_failed(r, &pc);
+        return;
+    }
     docs_invalidate(c, id);
     arc_respond_empty(r, 204);
 }
@@ -380,7 +412,8 @@ handle_inventory_put(arc_req *r)
     struct catalog *c = r->ctx;
     int64_t id = r->params[0].i;
     json_object *body, *fields = NULL;
-    if (!require_admin(r) || arc_req_read_json(r, &body) != 0)
+    struct arc_precond pc;
+    if (!require_admin(r) || arc_precond_read(r, &pc) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     int64_t on_hand = 0;
     (void)arc_json_int(body, "on_hand", ARC_REQUIRED, 0, ON_HAND_MAX, &on_hand, &fields);
@@ -391,8 +424,13 @@ handle_inventory_put(arc_req *r)
     }
     bool below_reserved = false;
     struct store_writer w = writer(r);
+    w.pc = &pc;
     if (product_failed(r, store_inventory_set(&w, id, on_hand, &below_reserved)))
         return;
+    if (w.precondition_failed) {
+        precondition_failed(r, &pc);
+        return;
+    }
     if (below_reserved) {
         arc_json_field_error(&fields, "on_hand", "must not be below the units already reserved");
         arc_respond_invalid(r, fields);
@@ -546,7 +584,7 @@ handle_category_create(arc_req *r)
 {
     struct catalog *c = r->ctx;
     json_object *body, *fields = NULL;
-    if (!require_admin(r) || arc_req_read_json(r, &body) != 0)
+    if (!require_admin(r) || require_create_precond(r) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     const char *slug = NULL, *name = NULL, *parent_slug = NULL;
     size_t slug_len = 0, name_len = 0, parent_len = 0;
