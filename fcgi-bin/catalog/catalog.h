@@ -37,7 +37,7 @@ struct catalog {
     arc_cache *cache;
     arc_httpc *http;      /* to the users service (session lookups) */
     struct arc_auth auth; /* operator key + sessions */
-    arc_doccache *docs;   /* product documents (docs.c) */
+    arc_doccache *docs;   /* product documents (load_product_doc) */
     arc_amqp *amqp;     /* health checks' broker link (arc_health_broker); events use the outbox */
     arc_buf doc;        /* scratch for one document */
     arc_buf event_data; /* scratch for one event's data ... */
@@ -173,15 +173,13 @@ enum arc_err store_category_children(arc_db *db, int64_t parent_id, category_fn 
 enum arc_err store_category_create(arc_db *db, arc_str slug, arc_str name,
                                    const struct category_row *parent, int64_t *id) ARC_NODISCARD;
 
-/* --- Product documents (docs.c), read through arc_doccache --------------- */
+/* --- Product documents, read through arc_doccache (handlers.c) ----------- */
 
-int docs_init(struct catalog *c);
-void docs_cleanup(struct catalog *c);
-/* Finds the current document of an active product: *etag and *body are
- * borrowed until the next docs_* call. ARC_NOT_FOUND for unknown or inactive. */
-enum arc_err docs_get(struct catalog *c, int64_t id, arc_str *etag, arc_str *body);
-/* Call after every committed write to product id. */
-void docs_invalidate(struct catalog *c, int64_t id);
+/* arc_doc_load_fn of c->docs (ud: struct catalog): the ETag line and the
+ * product's JSON. Inactive products are not documents readers may see:
+ * ARC_NOT_FOUND, so they are never cached. Writers call
+ * arc_doccache_invalidate(c->docs, id) after every committed write. */
+enum arc_err load_product_doc(void *ud, int64_t id, arc_buf *out);
 
 /* --- Handlers (handlers.c) and routes (routes.c) -------------------------- */
 

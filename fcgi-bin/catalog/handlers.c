@@ -51,12 +51,38 @@ product_failed(arc_req *r, enum arc_err e)
 
 /* ---- reading products ----------------------------------------------------- */
 
+struct doc_state {
+    arc_buf *out;
+    bool active;
+};
+
+static void
+on_product_doc(void *ud, const struct product_view *p)
+{
+    struct doc_state *st = ud;
+    char etag[48];
+    size_t n = product_etag(p->id, p->version, etag, sizeof etag);
+    arc_buf_append(st->out, etag, n);
+    arc_buf_append_char(st->out, '\n');
+    product_render(p, st->out);
+    st->active = p->active;
+}
+
+enum arc_err
+load_product_doc(void *ud, int64_t id, arc_buf *out)
+{
+    struct catalog *c = ud;
+    struct doc_state st = {out, false};
+    enum arc_err e = store_product_get(c->db, id, on_product_doc, &st);
+    return e == ARC_OK && !st.active ? ARC_NOT_FOUND : e;
+}
+
 void
 handle_product_get(arc_req *r)
 {
     struct catalog *c = r->ctx;
-    arc_str etag, body;
-    enum arc_err e = docs_get(c, r->params[0].i, &etag, &body);
+    struct arc_doc doc;
+    enum arc_err e = arc_doccache_get(c->docs, r->params[0].i, &doc);
     if (e == ARC_NOT_FOUND) {
         not_found(r, "product not found");
         return;
@@ -65,12 +91,13 @@ handle_product_get(arc_req *r)
         arc_respond_failure(r, e);
         return;
     }
-    arc_resp_header_str(r, "ETag", etag.ptr, etag.len);
-    if (etag_list_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), etag.ptr, etag.len, true)) {
+    arc_resp_header_str(r, "ETag", doc.tag.ptr, doc.tag.len);
+    if (etag_list_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), doc.tag.ptr, doc.tag.len,
+                          true)) {
         arc_respond_empty(r, 304);
         return;
     }
-    arc_respond_raw(r, 200, NULL, body.ptr, body.len);
+    arc_respond_raw(r, 200, NULL, doc.body.ptr, doc.body.len);
 }
 
 struct list_state {
@@ -321,7 +348,7 @@ handle_product_create(arc_req *r)
     struct store_writer w = writer(r);
     if (product_failed(r, store_product_create(&w, &in, &id)))
         goto out;
-    docs_invalidate(c, id);
+    arc_doccache_invalidate(c->docs, id);
     arc_resp_header(r, "Location", "/api/v1/products/%lld", (long long)id);
     respond_product(r, 201, id, &w);
 out:
@@ -354,7 +381,7 @@ handle_product_update(arc_req *r)
                           "the product changed since the ETag in If-Match", NULL);
         goto out;
     }
-    docs_invalidate(c, id);
+    arc_doccache_invalidate(c->docs, id);
     respond_product(r, 200, id, &w);
 out:
     json_object_put(body);
@@ -370,7 +397,7 @@ handle_product_delete(arc_req *r)
     struct store_writer w = writer(r);
     if (product_failed(r, store_product_deactivate(&w, id)))
         return;
-    docs_invalidate(c, id);
+    arc_doccache_invalidate(c->docs, id);
     arc_respond_empty(r, 204);
 }
 
@@ -398,7 +425,7 @@ handle_inventory_put(arc_req *r)
         arc_respond_invalid(r, fields);
         return;
     }
-    docs_invalidate(c, id);
+    arc_doccache_invalidate(c->docs, id);
     respond_product(r, 200, id, &w);
 }
 
