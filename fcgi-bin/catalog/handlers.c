@@ -24,12 +24,6 @@ require_admin(arc_req *r)
     return arc_auth_require_admin(r, &c->auth, NULL) == 0;
 }
 
-static void
-not_found(arc_req *r, const char *what)
-{
-    arc_respond_error(r, 404, "not_found", what, NULL);
-}
-
 /* Answers a store failure on a product write. Returns true when e was one. */
 static bool
 product_failed(arc_req *r, enum arc_err e)
@@ -37,14 +31,11 @@ product_failed(arc_req *r, enum arc_err e)
     switch (e) {
     case ARC_OK:
         return false;
-    case ARC_NOT_FOUND:
-        not_found(r, "product not found");
-        return true;
     case ARC_CONFLICT:
         arc_respond_error(r, 409, "conflict", "a product with this sku already exists", NULL);
         return true;
     default:
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "product not found");
         return true;
     }
 }
@@ -83,12 +74,8 @@ handle_product_get(arc_req *r)
     struct catalog *c = r->ctx;
     struct arc_doc doc;
     enum arc_err e = arc_doccache_get(c->docs, r->params[0].i, &doc);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "product not found");
-        return;
-    }
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "product not found");
         return;
     }
     arc_resp_header_str(r, "ETag", doc.tag.ptr, doc.tag.len);
@@ -151,12 +138,8 @@ handle_product_list(arc_req *r)
         enum arc_err e = arc_slug_valid(category, strlen(category))
                              ? store_category_find(c->db, category, strlen(category), &cat)
                              : ARC_NOT_FOUND;
-        if (e == ARC_NOT_FOUND) {
-            not_found(r, "category not found");
-            return;
-        }
         if (e != ARC_OK) {
-            arc_respond_failure(r, e);
+            arc_respond_lookup(r, e, "category not found");
             return;
         }
     }
@@ -548,12 +531,8 @@ handle_category_get(arc_req *r)
     enum arc_err e = arc_slug_valid(slug->s, slug->len)
                          ? store_category_find(c->db, slug->s, slug->len, &cat)
                          : ARC_NOT_FOUND;
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "category not found");
-        return;
-    }
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "category not found");
         return;
     }
     respond_category(r, 200, &cat);

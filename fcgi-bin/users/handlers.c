@@ -17,12 +17,6 @@
 
 /* ---- common answers --------------------------------------------------------- */
 
-static void
-not_found(arc_req *r, const char *what)
-{
-    arc_respond_error(r, 404, "not_found", what, NULL);
-}
-
 /* Every password-hashing slot of the host stayed busy (password.h). */
 static void
 hashing_busy(arc_req *r)
@@ -132,12 +126,8 @@ respond_user(arc_req *r, int status, int64_t id)
     struct users *u = r->ctx;
     struct arc_doc doc;
     enum arc_err e = arc_doccache_get(u->docs, id, &doc);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "user not found");
-        return;
-    }
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "user not found");
         return;
     }
     arc_resp_header(r, "Cache-Control", "no-store");
@@ -424,12 +414,8 @@ handle_user_update(arc_req *r)
     }
     /* The role is cached with each session: forget them all. */
     enum arc_err e = store_user_set_role(u->db, id, role, on_session_ended, u);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "user not found");
-        return;
-    }
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "user not found");
         return;
     }
     arc_doccache_invalidate(u->docs, id);
@@ -656,13 +642,9 @@ respond_address(arc_req *r, int status, int64_t user_id, int64_t id)
     struct users *u = r->ctx;
     json_object *o = NULL;
     enum arc_err e = store_address_get(u->db, user_id, id, on_address_one, &o);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "address not found");
-        return;
-    }
     if (e != ARC_OK) {
         json_object_put(o);
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "address not found");
         return;
     }
     arc_resp_header(r, "Cache-Control", "no-store");
@@ -751,12 +733,8 @@ handle_address_delete(arc_req *r)
     if (!require_user(r, &who))
         return;
     enum arc_err e = store_address_delete(u->db, who.user_id, r->params[0].i);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "address not found");
-        return;
-    }
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "address not found");
         return;
     }
     arc_respond_empty(r, 204);
