@@ -111,9 +111,8 @@ handle_product_list(arc_req *r)
     if (bad)
         return;
     json_object *fields = NULL;
-    int64_t page, per_page;
-    (void)arc_req_query_int(r, "page", 1, 1, 1000000000, &page, &fields);
-    (void)arc_req_query_int(r, "per_page", PER_PAGE_DEFAULT, 1, INT64_MAX, &per_page, &fields);
+    struct arc_page pg;
+    (void)arc_req_paging(r, PER_PAGE_DEFAULT, PER_PAGE_MAX, 0, &pg, &fields);
     enum product_sort sort = SORT_CREATED;
     if (sort_name != NULL) {
         size_t i = 0;
@@ -130,8 +129,6 @@ handle_product_list(arc_req *r)
         arc_respond_error(r, 400, "invalid_parameter", "invalid query parameter", fields);
         return;
     }
-    if (per_page > PER_PAGE_MAX)
-        per_page = PER_PAGE_MAX;
 
     struct category_row cat;
     if (category != NULL) {
@@ -149,14 +146,14 @@ handle_product_list(arc_req *r)
     arc_buf_append_str(out, "{\"items\":[");
     struct list_state st = {out, 0};
     int64_t total = 0;
-    enum arc_err e = store_product_list(c->db, category ? cat.path : NULL, sort, per_page,
-                                        (page - 1) * per_page, on_list_item, &st, &total);
+    enum arc_err e = store_product_list(c->db, category ? cat.path : NULL, sort, pg.per_page,
+                                        pg.offset, on_list_item, &st, &total);
     if (e != ARC_OK) {
         arc_respond_failure(r, e);
         return;
     }
-    arc_buf_printf(out, "],\"page\":%lld,\"per_page\":%lld,\"total\":%lld}", (long long)page,
-                   (long long)per_page, (long long)total);
+    arc_buf_printf(out, "],\"page\":%lld,\"per_page\":%lld,\"total\":%lld}", (long long)pg.page,
+                   (long long)pg.per_page, (long long)total);
     arc_respond_raw(r, 200, NULL, out->ptr, out->len);
 }
 

@@ -241,25 +241,6 @@ suggest_query_parse(const char *q, size_t len, struct text_query *out)
 
 /* ---- parameters ------------------------------------------------------------- */
 
-int
-parse_int(const char *s, int64_t *out)
-{
-    bool neg = *s == '-';
-    const char *p = s + neg;
-    int64_t v = 0;
-    if (*p == '\0')
-        return -1;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        if (v > (INT64_MAX - (*p - '0')) / 10)
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    *out = neg ? -v : v;
-    return 0;
-}
-
 static const char *const sort_names[SORT_COUNT] = {
     [SORT_RELEVANCE] = "relevance",
     [SORT_PRICE] = "price",

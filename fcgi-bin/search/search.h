@@ -127,9 +127,6 @@ void suggest_query_parse(const char *q, size_t len, struct text_query *out);
 
 bool is_stopword(const char *w, size_t len);
 
-/* Strict base-10 integer (optional '-', no spaces, no '+'). 0 or -1. */
-int parse_int(const char *s, int64_t *out);
-
 enum sort_order { SORT_RELEVANCE, SORT_PRICE, SORT_PRICE_DESC, SORT_NEWEST, SORT_COUNT };
 /* "relevance", "price", "-price", "newest" -> 0 and *out; else -1. */
 int sort_parse(const char *s, enum sort_order *out);

@@ -356,19 +356,14 @@ handle_user_list(arc_req *r)
     if (!require_admin(r))
         return;
     json_object *fields = NULL;
-    int64_t page, per_page;
-    (void)arc_req_query_int(r, "page", 1, 1, 1000000000, &page, &fields);
-    (void)arc_req_query_int(r, "per_page", PER_PAGE_DEFAULT, 1, INT64_MAX, &per_page, &fields);
-    if (fields != NULL) {
+    struct arc_page pg;
+    if (arc_req_paging(r, PER_PAGE_DEFAULT, PER_PAGE_MAX, 0, &pg, &fields) != 0) {
         arc_respond_error(r, 400, "invalid_parameter", "invalid query parameter", fields);
         return;
     }
-    if (per_page > PER_PAGE_MAX)
-        per_page = PER_PAGE_MAX;
     json_object *items = json_object_new_array();
     int64_t total = 0;
-    enum arc_err e =
-        store_user_list(u->db, per_page, (page - 1) * per_page, on_user_item, items, &total);
+    enum arc_err e = store_user_list(u->db, pg.per_page, pg.offset, on_user_item, items, &total);
     if (e != ARC_OK) {
         json_object_put(items);
         arc_respond_failure(r, e);
@@ -376,8 +371,8 @@ handle_user_list(arc_req *r)
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "items", items);
-    json_object_object_add(o, "page", json_object_new_int64(page));
-    json_object_object_add(o, "per_page", json_object_new_int64(per_page));
+    json_object_object_add(o, "page", json_object_new_int64(pg.page));
+    json_object_object_add(o, "per_page", json_object_new_int64(pg.per_page));
     json_object_object_add(o, "total", json_object_new_int64(total));
     arc_resp_header(r, "Cache-Control", "no-store");
     arc_respond_json(r, 200, o);

@@ -162,24 +162,8 @@ stop_words(void **state)
 }
 
 static void
-integers_and_sorts(void **state)
+sorts(void **state)
 {
-    int64_t v = 7;
-    assert_int_equal(parse_int("0", &v), 0);
-    assert_int_equal(v, 0);
-    assert_int_equal(parse_int("-5", &v), 0);
-    assert_int_equal(v, -5);
-    assert_int_equal(parse_int("999999999999", &v), 0);
-    assert_int_equal(v, INT64_C(999999999999));
-    assert_int_equal(parse_int("9223372036854775807", &v), 0);
-    assert_int_equal(parse_int("9223372036854775808", &v), -1);
-    assert_int_equal(parse_int("", &v), -1);
-    assert_int_equal(parse_int("-", &v), -1);
-    assert_int_equal(parse_int("+1", &v), -1);
-    assert_int_equal(parse_int("1.5", &v), -1);
-    assert_int_equal(parse_int("12a", &v), -1);
-    assert_int_equal(parse_int(" 1", &v), -1);
-
     enum sort_order s;
     assert_int_equal(sort_parse("relevance", &s), 0);
     assert_int_equal(s, SORT_RELEVANCE);
@@ -437,7 +421,7 @@ main(void)
         cmocka_unit_test(at_most_ten_words),
         cmocka_unit_test(suggest_keeps_the_word_being_typed),
         cmocka_unit_test(stop_words),
-        cmocka_unit_test(integers_and_sorts),
+        cmocka_unit_test(sorts),
         cmocka_unit_test(price_bands),
         cmocka_unit_test(renders_items),
         cmocka_unit_test(renders_facets),
