@@ -282,11 +282,9 @@ static void
 on_suggestion(void *ud, int64_t id, arc_str name)
 {
     struct items_state *st = ud;
-    arc_buf_append_str(st->out, st->n++ > 0 ? ",{\"id\":" : "{\"id\":");
-    arc_buf_append_uint(st->out, (uint64_t)id);
-    arc_buf_append_str(st->out, ",\"name\":");
-    arc_buf_append_json_string(st->out, name.ptr, name.len);
-    arc_buf_append_char(st->out, '}');
+    if (st->n++ > 0)
+        arc_buf_append_char(st->out, ',');
+    suggestion_render(id, name, st->out);
 }
 
 void

@@ -141,6 +141,8 @@ int price_band(int64_t price);
  * (*lo..*hi), as when a client filters by a band of the price facet. */
 bool price_range_bands(int64_t min_price, int64_t max_price, int *lo, int *hi);
 
+/* --- Rendering (render.c): pure functions, no I/O --------------------------- */
+
 /* One result item, strings borrowed from the row. */
 struct search_item {
     int64_t id;
@@ -151,6 +153,8 @@ struct search_item {
     bool in_stock;
 };
 void item_render(const struct search_item *it, arc_buf *out);
+/* One suggestion: {"id":…,"name":…}. */
+void suggestion_render(int64_t id, arc_str name, arc_buf *out);
 
 /* Facet counts of one result set, built from the rows of the facet query. */
 struct facet_category {
