@@ -14,17 +14,20 @@
 #include <arcade/http.h>
 #include <arcade/httpc.h>
 #include <arcade/ident.h>
+#include <arcade/product.h>
 #include <arcade/router.h>
 
-/* Limits of the API contract (docs/catalog-api.md). */
+/* Limits of the API contract (docs/catalog-api.md): the product document's
+ * are the shared ones (arcade/product.h), which its readers apply too. */
 #define SKU_MAX ARC_SKU_MAX
-#define PRODUCT_NAME_MAX 200
-#define DESCRIPTION_MAX 5000
-#define PRICE_MAX INT64_C(999999999999)
-#define ON_HAND_MAX 1000000000
+#define PRODUCT_NAME_MAX ARC_PRODUCT_NAME_MAX
+#define DESCRIPTION_MAX ARC_PRODUCT_DESCRIPTION_MAX
+#define PRICE_MAX ARC_PRODUCT_PRICE_MAX
+#define ON_HAND_MAX ARC_PRODUCT_STOCK_MAX
 #define SLUG_MAX ARC_SLUG_MAX
-#define CATEGORY_NAME_MAX 100
+#define CATEGORY_NAME_MAX ARC_CATEGORY_NAME_MAX
 #define CATEGORY_DEPTH_MAX 8
+_Static_assert(CATEGORY_DEPTH_MAX <= ARC_PRODUCT_PATH_MAX, "a category path fits a document");
 #define PER_PAGE_DEFAULT 20
 #define PER_PAGE_MAX 100
 
@@ -46,29 +49,22 @@ struct catalog {
 
 /* --- Rendering (render.c): pure functions, no I/O ------------------------- */
 
-/* A product row as read, strings borrowed from the row. */
+/* A product row as read, strings borrowed from the row: the shared product
+ * document (rendered with arc_product_render) and what the catalog keeps
+ * besides. */
 struct product_view {
-    int64_t id;
-    arc_str sku, name, description, currency;
-    int64_t price;
-    bool has_category;
-    int64_t category_id;
-    arc_str category_slug, category_name;
-    int64_t stock;
-    bool active;
+    struct arc_product doc; /* doc.npath is 0: the row's path is category_path */
     int64_t version;
-    arc_str created_at, updated_at;
     /* Events and the export only: slugs of the category chain, root first,
      * separated by spaces ("" without a category). */
     arc_str category_path;
 };
 
-void product_render(const struct product_view *p, arc_buf *out);
-/* The document of an event or of the export: product_render's members plus
- * "category_path":["electronics","audio"]. */
+/* The document of an event or of the export: arc_product_render's members
+ * plus "category_path":["electronics","audio"]. */
 void product_render_event(const struct product_view *p, arc_buf *out);
-/* Turns product_render's document at the end of out into the event's: adds
- * p's category_path. */
+/* Turns arc_product_render's document of p at the end of out into the
+ * event's: adds p's category_path. */
 void product_add_category_path(const struct product_view *p, arc_buf *out);
 /* Strong ETag "p<id>-v<version>" into out (at least 48 bytes); returns its length. */
 size_t product_etag(int64_t id, int64_t version, char *out, size_t outlen);

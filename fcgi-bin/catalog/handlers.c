@@ -52,11 +52,11 @@ on_product_doc(void *ud, const struct product_view *p)
 {
     struct doc_state *st = ud;
     char etag[48];
-    size_t n = product_etag(p->id, p->version, etag, sizeof etag);
+    size_t n = product_etag(p->doc.id, p->version, etag, sizeof etag);
     arc_buf_append(st->out, etag, n);
     arc_buf_append_char(st->out, '\n');
-    product_render(p, st->out);
-    st->active = p->active;
+    arc_product_render(&p->doc, st->out);
+    st->active = p->doc.active;
 }
 
 enum arc_err
@@ -98,7 +98,7 @@ on_list_item(void *ud, const struct product_view *p)
     struct list_state *st = ud;
     if (st->n++ > 0)
         arc_buf_append_char(st->out, ',');
-    product_render(p, st->out);
+    arc_product_render(&p->doc, st->out);
 }
 
 void
@@ -175,7 +175,7 @@ on_export_item(void *ud, const struct product_view *p)
                    (long long)p->version);
     product_render_event(p, st->out);
     arc_buf_append_char(st->out, '}');
-    st->last_id = p->id;
+    st->last_id = p->doc.id;
 }
 
 /* GET /internal/v1/products/export?after=&limit= : products with id > after
