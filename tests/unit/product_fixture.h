@@ -1,7 +1,8 @@
 /*
  * product_fixture.h - a catalog event's product document for the tests of its
- * readers (product_test.c, search_doc_test.c), and variants of it. Include
- * after cmocka.h.
+ * readers (product_test.c, search_doc_test.c), variants of it, and refuses(),
+ * which checks that the test's reader, read_doc (defined by the test), turns
+ * a variant down. Include after cmocka.h.
  */
 #ifndef PRODUCT_FIXTURE_H
 #define PRODUCT_FIXTURE_H
@@ -28,6 +29,21 @@ variant(const char *from, const char *with)
     json_object *o = json_tokener_parse(text);
     assert_non_null(o);
     return o;
+}
+
+/* The reader under test: 0, or -1 with a reason in *why. */
+static int read_doc(json_object *o, const char **why);
+
+/* good with from replaced by with is not a product document for read_doc. */
+static void
+refuses(const char *from, const char *with)
+{
+    json_object *o = variant(from, with);
+    const char *why = NULL;
+    if (read_doc(o, &why) == 0)
+        fail_msg("accepted with %s -> %s", from, with);
+    assert_non_null(why);
+    json_object_put(o);
 }
 
 #endif
