@@ -15,17 +15,20 @@
 #include <arcade/httpc.h>
 #include <arcade/ident.h>
 #include <arcade/precond.h>
+#include <arcade/product.h>
 #include <arcade/router.h>
 
-/* Limits of the API contract (docs/catalog-api.md). */
+/* Limits of the API contract (docs/catalog-api.md): the product document's
+ * are the shared ones (arcade/product.h), which its readers apply too. */
 #define SKU_MAX ARC_SKU_MAX
-#define PRODUCT_NAME_MAX 200
-#define DESCRIPTION_MAX 5000
-#define PRICE_MAX INT64_C(999999999999)
-#define ON_HAND_MAX 1000000000
+#define PRODUCT_NAME_MAX ARC_PRODUCT_NAME_MAX
+#define DESCRIPTION_MAX ARC_PRODUCT_DESCRIPTION_MAX
+#define PRICE_MAX ARC_PRODUCT_PRICE_MAX
+#define ON_HAND_MAX ARC_PRODUCT_STOCK_MAX
 #define SLUG_MAX ARC_SLUG_MAX
-#define CATEGORY_NAME_MAX 100
+#define CATEGORY_NAME_MAX ARC_CATEGORY_NAME_MAX
 #define CATEGORY_DEPTH_MAX 8
+_Static_assert(CATEGORY_DEPTH_MAX <= ARC_PRODUCT_PATH_MAX, "a category path fits a document");
 #define PER_PAGE_DEFAULT 20
 #define PER_PAGE_MAX 100
 
@@ -38,7 +41,7 @@ struct catalog {
     arc_cache *cache;
     arc_httpc *http;      /* to the users service (session lookups) */
     struct arc_auth auth; /* operator key + sessions */
-    arc_doccache *docs;   /* product documents (docs.c) */
+    arc_doccache *docs;   /* product documents (load_product_doc) */
     arc_amqp *amqp;     /* health checks' broker link (arc_health_broker); events use the outbox */
     arc_buf doc;        /* scratch for one document */
     arc_buf event_data; /* scratch for one event's data ... */
@@ -47,29 +50,22 @@ struct catalog {
 
 /* --- Rendering (render.c): pure functions, no I/O ------------------------- */
 
-/* A product row as read, strings borrowed from the row. */
+/* A product row as read, strings borrowed from the row: the shared product
+ * document (rendered with arc_product_render) and what the catalog keeps
+ * besides. */
 struct product_view {
-    int64_t id;
-    arc_str sku, name, description, currency;
-    int64_t price;
-    bool has_category;
-    int64_t category_id;
-    arc_str category_slug, category_name;
-    int64_t stock;
-    bool active;
+    struct arc_product doc; /* doc.npath is 0: the row's path is category_path */
     int64_t version;
-    arc_str created_at, updated_at;
     /* Events and the export only: slugs of the category chain, root first,
      * separated by spaces ("" without a category). */
     arc_str category_path;
 };
 
-void product_render(const struct product_view *p, arc_buf *out);
-/* The document of an event or of the export: product_render's members plus
- * "category_path":["electronics","audio"]. */
+/* The document of an event or of the export: arc_product_render's members
+ * plus "category_path":["electronics","audio"]. */
 void product_render_event(const struct product_view *p, arc_buf *out);
-/* Turns product_render's document at the end of out into the event's: adds
- * p's category_path. */
+/* Turns arc_product_render's document of p at the end of out into the
+ * event's: adds p's category_path. */
 void product_add_category_path(const struct product_view *p, arc_buf *out);
 /* Strong ETag "p<id>-v<version>" into out (at least 48 bytes); returns its length. */
 size_t product_etag(int64_t id, int64_t version, char *out, size_t outlen);
@@ -175,15 +171,13 @@ enum arc_err store_category_children(arc_db *db, int64_t parent_id, category_fn 
 enum arc_err store_category_create(arc_db *db, arc_str slug, arc_str name,
                                    const struct category_row *parent, int64_t *id) ARC_NODISCARD;
 
-/* --- Product documents (docs.c), read through arc_doccache --------------- */
+/* --- Product documents, read through arc_doccache (handlers.c) ----------- */
 
-int docs_init(struct catalog *c);
-void docs_cleanup(struct catalog *c);
-/* Finds the current document of an active product: *etag and *body are
- * borrowed until the next docs_* call. ARC_NOT_FOUND for unknown or inactive. */
-enum arc_err docs_get(struct catalog *c, int64_t id, arc_str *etag, arc_str *body);
-/* Call after every committed write to product id. */
-void docs_invalidate(struct catalog *c, int64_t id);
+/* arc_doc_load_fn of c->docs (ud: struct catalog): the ETag line and the
+ * product's JSON. Inactive products are not documents readers may see:
+ * ARC_NOT_FOUND, so they are never cached. Writers call
+ * arc_doccache_invalidate(c->docs, id) after every committed write. */
+enum arc_err load_product_doc(void *ud, int64_t id, arc_buf *out);
 
 /* --- Handlers (handlers.c) and routes (routes.c) -------------------------- */
 

@@ -24,12 +24,6 @@ require_admin(arc_req *r)
     return arc_auth_require_admin(r, &c->auth, NULL) == 0;
 }
 
-static void
-not_found(arc_req *r, const char *what)
-{
-    arc_respond_error(r, 404, "not_found", what, NULL);
-}
-
 /* Answers a store failure on a product write. Returns true when e was one. */
 static bool
 product_failed(arc_req *r, enum arc_err e)
@@ -37,14 +31,11 @@ product_failed(arc_req *r, enum arc_err e)
     switch (e) {
     case ARC_OK:
         return false;
-    case ARC_NOT_FOUND:
-        not_found(r, "product not found");
-        return true;
     case ARC_CONFLICT:
         arc_respond_error(r, 409, "conflict", "a product with this sku already exists", NULL);
         return true;
     default:
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "product not found");
         return true;
     }
 }
@@ -79,26 +70,49 @@ require_create_precond(arc_req *r)
 
 /* ---- reading products ----------------------------------------------------- */
 
+struct doc_state {
+    arc_buf *out;
+    bool active;
+};
+
+static void
+on_product_doc(void *ud, const struct product_view *p)
+{
+    struct doc_state *st = ud;
+    char etag[48];
+    size_t n = product_etag(p->doc.id, p->version, etag, sizeof etag);
+    arc_buf_append(st->out, etag, n);
+    arc_buf_append_char(st->out, '\n');
+    arc_product_render(&p->doc, st->out);
+    st->active = p->doc.active;
+}
+
+enum arc_err
+load_product_doc(void *ud, int64_t id, arc_buf *out)
+{
+    struct catalog *c = ud;
+    struct doc_state st = {out, false};
+    enum arc_err e = store_product_get(c->db, id, on_product_doc, &st);
+    return e == ARC_OK && !st.active ? ARC_NOT_FOUND : e;
+}
+
 void
 handle_product_get(arc_req *r)
 {
     struct catalog *c = r->ctx;
-    arc_str etag, body;
-    enum arc_err e = docs_get(c, r->params[0].i, &etag, &body);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "product not found");
-        return;
-    }
+    struct arc_doc doc;
+    enum arc_err e = arc_doccache_get(c->docs, r->params[0].i, &doc);
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "product not found");
         return;
     }
-    arc_respond_header_str(r, "ETag", etag.ptr, etag.len);
-    if (arc_precond_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), etag.ptr, etag.len, true)) {
+    arc_respond_header_str(r, "ETag", doc.tag.ptr, doc.tag.len);
+    if (arc_precond_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), doc.tag.ptr, doc.tag.len,
+                            true)) {
         arc_respond_empty(r, 304);
         return;
     }
-    arc_respond_raw(r, 200, NULL, body.ptr, body.len);
+    arc_respond_raw(r, 200, NULL, doc.body.ptr, doc.body.len);
 }
 
 struct list_state {
@@ -112,7 +126,7 @@ on_list_item(void *ud, const struct product_view *p)
     struct list_state *st = ud;
     if (st->n++ > 0)
         arc_buf_append_char(st->out, ',');
-    product_render(p, st->out);
+    arc_product_render(&p->doc, st->out);
 }
 
 void
@@ -125,9 +139,8 @@ handle_product_list(arc_req *r)
     if (bad)
         return;
     json_object *fields = NULL;
-    int64_t page, per_page;
-    (void)arc_req_query_int(r, "page", 1, 1, 1000000000, &page, &fields);
-    (void)arc_req_query_int(r, "per_page", PER_PAGE_DEFAULT, 1, INT64_MAX, &per_page, &fields);
+    struct arc_page pg;
+    (void)arc_req_paging(r, PER_PAGE_DEFAULT, PER_PAGE_MAX, 0, &pg, &fields);
     enum product_sort sort = SORT_CREATED;
     if (sort_name != NULL) {
         size_t i = 0;
@@ -144,20 +157,14 @@ handle_product_list(arc_req *r)
         arc_respond_error(r, 400, "invalid_parameter", "invalid query parameter", fields);
         return;
     }
-    if (per_page > PER_PAGE_MAX)
-        per_page = PER_PAGE_MAX;
 
     struct category_row cat;
     if (category != NULL) {
         enum arc_err e = arc_slug_valid(category, strlen(category))
                              ? store_category_find(c->db, category, strlen(category), &cat)
                              : ARC_NOT_FOUND;
-        if (e == ARC_NOT_FOUND) {
-            not_found(r, "category not found");
-            return;
-        }
         if (e != ARC_OK) {
-            arc_respond_failure(r, e);
+            arc_respond_lookup(r, e, "category not found");
             return;
         }
     }
@@ -167,14 +174,14 @@ handle_product_list(arc_req *r)
     arc_buf_append_str(out, "{\"items\":[");
     struct list_state st = {out, 0};
     int64_t total = 0;
-    enum arc_err e = store_product_list(c->db, category ? cat.path : NULL, sort, per_page,
-                                        (page - 1) * per_page, on_list_item, &st, &total);
+    enum arc_err e = store_product_list(c->db, category ? cat.path : NULL, sort, pg.per_page,
+                                        pg.offset, on_list_item, &st, &total);
     if (e != ARC_OK) {
         arc_respond_failure(r, e);
         return;
     }
-    arc_buf_printf(out, "],\"page\":%lld,\"per_page\":%lld,\"total\":%lld}", (long long)page,
-                   (long long)per_page, (long long)total);
+    arc_buf_printf(out, "],\"page\":%lld,\"per_page\":%lld,\"total\":%lld}", (long long)pg.page,
+                   (long long)pg.per_page, (long long)total);
     arc_respond_raw(r, 200, NULL, out->ptr, out->len);
 }
 
@@ -196,7 +203,7 @@ on_export_item(void *ud, const struct product_view *p)
                    (long long)p->version);
     product_render_event(p, st->out);
     arc_buf_append_char(st->out, '}');
-    st->last_id = p->id;
+    st->last_id = p->doc.id;
 }
 
 /* GET /internal/v1/products/export?after=&limit= : products with id > after
@@ -349,7 +356,7 @@ handle_product_create(arc_req *r)
     struct store_writer w = writer(r);
     if (product_failed(r, store_product_create(&w, &in, &id)))
         goto out;
-    docs_invalidate(c, id);
+    arc_doccache_invalidate(c->docs, id);
     arc_respond_header(r, "Location", "/api/v1/products/%lld", (long long)id);
     respond_product(r, 201, id, &w);
 out:
@@ -380,7 +387,7 @@ handle_product_update(arc_req *r)
         precondition_failed(r, &pc);
         goto out;
     }
-    docs_invalidate(c, id);
+    arc_doccache_invalidate(c->docs, id);
     respond_product(r, 200, id, &w);
 out:
     json_object_put(body);
@@ -402,7 +409,7 @@ handle_product_delete(arc_req *r)
         precondition_failed(r, &pc);
         return;
     }
-    docs_invalidate(c, id);
+    arc_doccache_invalidate(c->docs, id);
     arc_respond_empty(r, 204);
 }
 
@@ -436,7 +443,7 @@ handle_inventory_put(arc_req *r)
         arc_respond_invalid(r, fields);
         return;
     }
-    docs_invalidate(c, id);
+    arc_doccache_invalidate(c->docs, id);
     respond_product(r, 200, id, &w);
 }
 
@@ -559,12 +566,8 @@ handle_category_get(arc_req *r)
     enum arc_err e = arc_slug_valid(slug->s, slug->len)
                          ? store_category_find(c->db, slug->s, slug->len, &cat)
                          : ARC_NOT_FOUND;
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "category not found");
-        return;
-    }
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "category not found");
         return;
     }
     respond_category(r, 200, &cat);

@@ -44,7 +44,8 @@ main(int argc, char **argv)
         .http = c.http,
         .users_url = c.cfg.users_url,
     };
-    if (c.db == NULL || c.cache == NULL || c.http == NULL || docs_init(&c) != 0) {
+    c.docs = arc_doccache_new(&c.cfg, "product", c.cache, load_product_doc, &c);
+    if (c.db == NULL || c.cache == NULL || c.http == NULL) {
         arc_log_error("catalog: cannot start");
         return EXIT_FAILURE;
     }
@@ -57,7 +58,8 @@ main(int argc, char **argv)
     arc_log_info("catalog worker started");
     int rc = arc_server_run(&svc);
     arc_log_info("catalog worker stopping");
-    docs_cleanup(&c);
+    arc_doccache_free(c.docs);
+    arc_buf_cleanup(&c.doc);
     arc_buf_cleanup(&c.event_data);
     arc_buf_cleanup(&c.envelope);
     arc_amqp_free(c.amqp);

@@ -1,5 +1,6 @@
 /*
- * render.c - the catalog's pure functions: product JSON, entity tags, and the
+ * render.c - the catalog's pure functions: the event's product document (the
+ * shared arc_product with the row's category path), entity tags, and the
  * syntax rules of the API's fields. No I/O, so unit tests call them directly.
  */
 #include "catalog.h"
@@ -9,52 +10,25 @@
 #include <string.h>
 
 void
-product_render(const struct product_view *p, arc_buf *out)
-{
-    arc_buf_printf(out, "{\"id\":%lld", (long long)p->id);
-    arc_buf_append_json_member(out, ",\"sku\":", p->sku);
-    arc_buf_append_json_member(out, ",\"name\":", p->name);
-    arc_buf_append_json_member(out, ",\"description\":", p->description);
-    arc_buf_printf(out, ",\"price\":%lld", (long long)p->price);
-    arc_buf_append_json_member(out, ",\"currency\":", p->currency);
-    if (p->has_category) {
-        arc_buf_printf(out, ",\"category\":{\"id\":%lld", (long long)p->category_id);
-        arc_buf_append_json_member(out, ",\"slug\":", p->category_slug);
-        arc_buf_append_json_member(out, ",\"name\":", p->category_name);
-        arc_buf_append_char(out, '}');
-    } else {
-        arc_buf_append_str(out, ",\"category\":null");
-    }
-    arc_buf_printf(out, ",\"stock\":%lld,\"active\":%s", (long long)p->stock,
-                   p->active ? "true" : "false");
-    arc_buf_append_json_member(out, ",\"created_at\":", p->created_at);
-    arc_buf_append_json_member(out, ",\"updated_at\":", p->updated_at);
-    arc_buf_append_char(out, '}');
-}
-
-void
 product_render_event(const struct product_view *p, arc_buf *out)
 {
-    product_render(p, out);
+    arc_product_render(&p->doc, out);
     product_add_category_path(p, out);
 }
 
 void
 product_add_category_path(const struct product_view *p, arc_buf *out)
 {
-    out->len--; /* the closing brace */
-    arc_buf_append_str(out, ",\"category_path\":[");
+    struct arc_product doc = p->doc;
     const char *s = p->category_path.ptr;
     const char *end = p->category_path.len > 0 ? s + p->category_path.len : s;
-    for (bool first = true; s < end; first = false) {
+    for (doc.npath = 0; s < end && doc.npath < ARC_PRODUCT_PATH_MAX; doc.npath++) {
         const char *sp = memchr(s, ' ', (size_t)(end - s));
         const char *stop = sp ? sp : end;
-        if (!first)
-            arc_buf_append_char(out, ',');
-        arc_buf_append_json_string(out, s, (size_t)(stop - s));
+        doc.path[doc.npath] = (arc_str){s, (size_t)(stop - s)};
         s = stop + 1;
     }
-    arc_buf_append_str(out, "]}");
+    arc_product_add_path(&doc, out);
 }
 
 size_t

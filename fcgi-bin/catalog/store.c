@@ -116,21 +116,21 @@ on_product_row(void *ud, const struct arc_db_col *c, size_t ncols)
 {
     const struct product_cb *cb = ud;
     struct product_view p = {
-        .id = c[0].i,
-        .sku = arc_db_col_str(&c[1]),
-        .name = arc_db_col_str(&c[2]),
-        .description = arc_db_col_str(&c[3]),
-        .price = c[4].i,
-        .currency = arc_db_col_str(&c[5]),
-        .has_category = !c[6].is_null,
-        .category_id = c[6].i,
-        .category_slug = arc_db_col_str(&c[7]),
-        .category_name = arc_db_col_str(&c[8]),
-        .stock = c[9].i,
-        .active = c[10].i != 0,
+        .doc.id = c[0].i,
+        .doc.sku = arc_db_col_str(&c[1]),
+        .doc.name = arc_db_col_str(&c[2]),
+        .doc.description = arc_db_col_str(&c[3]),
+        .doc.price = c[4].i,
+        .doc.currency = arc_db_col_str(&c[5]),
+        .doc.has_category = !c[6].is_null,
+        .doc.category_id = c[6].i,
+        .doc.category_slug = arc_db_col_str(&c[7]),
+        .doc.category_name = arc_db_col_str(&c[8]),
+        .doc.stock = c[9].i,
+        .doc.active = c[10].i != 0,
         .version = c[11].i,
-        .created_at = arc_db_col_str(&c[12]),
-        .updated_at = arc_db_col_str(&c[13]),
+        .doc.created_at = arc_db_col_str(&c[12]),
+        .doc.updated_at = arc_db_col_str(&c[13]),
     };
     if (ncols == EVENT_NCOLS)
         p.category_path = arc_db_col_str(&c[14]);
@@ -190,7 +190,7 @@ on_event_product(void *ud, const struct product_view *p)
 {
     struct store_writer *w = ud;
     arc_buf_reset(w->doc);
-    product_render(p, w->doc);
+    arc_product_render(&p->doc, w->doc);
     w->version = p->version;
     arc_buf_reset(w->data);
     arc_buf_append(w->data, w->doc->ptr, w->doc->len);

@@ -40,7 +40,7 @@ search_apply(arc_db *db, int64_t version, json_object *data)
     enum apply_result result;
     enum arc_err e = store_product_apply(db, version, &doc, &result);
     if (e == ARC_OK)
-        arc_log(ARC_LOG_DEBUG, "search: product %lld version %lld %s", (long long)doc.id,
+        arc_log(ARC_LOG_DEBUG, "search: product %lld version %lld %s", (long long)doc.p.id,
                 (long long)version, what[result]);
     return e;
 }

@@ -26,7 +26,7 @@ int_param(json_object **fields, const char *key, const char *v, int64_t min, int
     int64_t n;
     if (v == NULL)
         return;
-    if (parse_int(v, &n) != 0 || n < min || n > max) {
+    if (arc_parse_int64(v, strlen(v), &n) != 0 || n < min || n > max) {
         arc_json_field_error(fields, key, "must be an integer from %lld to %lld", (long long)min,
                              (long long)max);
         return;
@@ -45,10 +45,10 @@ text_param(json_object **fields, const char *key, const char *v, bool *ok)
 /* Reads and checks every parameter of GET /search into p. Returns 0, or -1
  * when it answered 400. */
 static int
-read_search_params(arc_req *r, struct search_params *p, int64_t *page, int64_t *per_page)
+read_search_params(arc_req *r, struct search_params *p, struct arc_page *pg)
 {
-    static const char *const names[] = {"q",        "category", "min_price", "max_price",
-                                        "in_stock", "sort",     "page",      "per_page"};
+    static const char *const names[] = {"q",         "category", "min_price",
+                                        "max_price", "in_stock", "sort"};
     const char *v[ARC_ARRAY_LEN(names)];
     bool bad = false, ok;
     for (size_t i = 0; i < ARC_ARRAY_LEN(names) && !bad; i++)
@@ -82,17 +82,8 @@ read_search_params(arc_req *r, struct search_params *p, int64_t *page, int64_t *
         arc_json_field_error(&fields, "sort", "must be one of relevance, price, -price, newest");
     if (p->sort == SORT_RELEVANCE && p->text.mode == TEXT_NONE)
         p->sort = SORT_NEWEST;
-    *page = 1;
-    *per_page = PER_PAGE_DEFAULT;
-    int_param(&fields, "page", v[6], 1, 1000000000, page);
-    int64_t n;
-    if (v[7] != NULL && (parse_int(v[7], &n) != 0 || n < 1))
-        arc_json_field_error(&fields, "per_page", "must be a positive integer");
-    else if (v[7] != NULL)
-        *per_page = n;
-    if (*per_page > PER_PAGE_MAX)
-        *per_page = PER_PAGE_MAX;
-    if ((*page - 1) * *per_page >= RESULT_WINDOW)
+    (void)arc_req_paging(r, PER_PAGE_DEFAULT, PER_PAGE_MAX, ARC_PAGE_EMPTY_ABSENT, pg, &fields);
+    if (pg->offset >= RESULT_WINDOW)
         arc_json_field_error(&fields, "page",
                              "only the first %d results can be paged through: narrow the search",
                              RESULT_WINDOW);
@@ -100,8 +91,8 @@ read_search_params(arc_req *r, struct search_params *p, int64_t *page, int64_t *
         arc_respond_error(r, 400, "invalid_parameter", "invalid query parameter", fields);
         return -1;
     }
-    p->limit = *per_page;
-    p->offset = (*page - 1) * *per_page;
+    p->limit = pg->per_page;
+    p->offset = pg->offset;
     return 0;
 }
 
@@ -248,8 +239,8 @@ handle_search(arc_req *r)
 {
     struct search *s = r->ctx;
     struct search_params p = {0};
-    int64_t page, per_page;
-    if (read_search_params(r, &p, &page, &per_page) != 0)
+    struct arc_page pg;
+    if (read_search_params(r, &p, &pg) != 0)
         return;
 
     /* Searches with words (and unusual price ranges) are worth caching; the
@@ -278,7 +269,7 @@ handle_search(arc_req *r)
         return;
     }
     arc_buf_printf(out, "],\"total\":%lld,\"page\":%lld,\"per_page\":%lld,\"facets\":",
-                   (long long)f.total, (long long)page, (long long)per_page);
+                   (long long)f.total, (long long)pg.page, (long long)pg.per_page);
     facets_render(&f, out);
     arc_buf_append_char(out, '}');
     facets_cleanup(&f);
@@ -290,11 +281,9 @@ static void
 on_suggestion(void *ud, int64_t id, arc_str name)
 {
     struct items_state *st = ud;
-    arc_buf_append_str(st->out, st->n++ > 0 ? ",{\"id\":" : "{\"id\":");
-    arc_buf_append_uint(st->out, (uint64_t)id);
-    arc_buf_append_str(st->out, ",\"name\":");
-    arc_buf_append_json_string(st->out, name.ptr, name.len);
-    arc_buf_append_char(st->out, '}');
+    if (st->n++ > 0)
+        arc_buf_append_char(st->out, ',');
+    suggestion_render(id, name, st->out);
 }
 
 void

@@ -19,6 +19,7 @@
 #include <arcade/db.h>
 #include <arcade/respond.h>
 #include <arcade/ident.h>
+#include <arcade/product.h>
 #include <arcade/router.h>
 
 /* Limits of the API contract (docs/search-api.md). */
@@ -29,16 +30,12 @@
 #define RESULT_WINDOW 10000 /* (page - 1) * per_page must stay below it */
 #define SUGGEST_MAX 10
 #define CATEGORY_FACET_MAX 50
-#define PRICE_MAX INT64_C(999999999999)
+#define PRICE_MAX ARC_PRODUCT_PRICE_MAX
 
-/* Limits of the catalog's product document (docs/catalog-api.md). */
-#define SKU_MAX ARC_SKU_MAX
-#define PRODUCT_NAME_MAX 200
-#define DESCRIPTION_MAX 5000
+/* Limits of the catalog's product document: the shared ones (arcade/product.h). */
 #define SLUG_MAX ARC_SLUG_MAX
-#define CATEGORY_NAME_MAX 100
-#define CATEGORY_PATH_MAX 16 /* the catalog nests at most 8 levels */
-#define STOCK_MAX INT64_C(2147483647)
+#define CATEGORY_NAME_MAX ARC_CATEGORY_NAME_MAX
+#define CATEGORY_PATH_MAX ARC_PRODUCT_PATH_MAX
 #define PATH_STR_MAX (CATEGORY_PATH_MAX * (SLUG_MAX + 1))
 
 /* MariaDB's InnoDB full-text parser: words shorter than this (in characters)
@@ -62,23 +59,14 @@ struct search {
 
 /* --- Product documents (doc.c): the data of every catalog event ------------ */
 
-/* A product as the catalog renders it, plus its category path. Strings are
- * borrowed from the parsed JSON document. created_at/updated_at are rewritten
- * for MariaDB ("2026-11-23 21:18:36.123"). */
+/* A product document as the catalog renders it (arc_product, read with
+ * arc_product_read: strings borrowed from the parsed JSON), plus what the
+ * read model stores besides. */
 struct product_doc {
-    int64_t id;
-    arc_str sku, name, description, currency;
-    int64_t price;
-    bool has_category;
-    int64_t category_id;
-    arc_str category_slug, category_name;
-    int64_t stock;
-    bool active;
+    struct arc_product p;
+    /* p's times for MariaDB ("2026-11-23 21:18:36.123"). */
     char created_at[24], updated_at[24];
-    /* Slugs root -> leaf (each once); the leaf is category_slug when there
-     * is one. path_str joins them with '/'. */
-    arc_str path[CATEGORY_PATH_MAX];
-    size_t npath;
+    /* p.path's slugs joined with '/'. */
     char path_str[PATH_STR_MAX];
 };
 
@@ -127,9 +115,6 @@ void suggest_query_parse(const char *q, size_t len, struct text_query *out);
 
 bool is_stopword(const char *w, size_t len);
 
-/* Strict base-10 integer (optional '-', no spaces, no '+'). 0 or -1. */
-int parse_int(const char *s, int64_t *out);
-
 enum sort_order { SORT_RELEVANCE, SORT_PRICE, SORT_PRICE_DESC, SORT_NEWEST, SORT_COUNT };
 /* "relevance", "price", "-price", "newest" -> 0 and *out; else -1. */
 int sort_parse(const char *s, enum sort_order *out);
@@ -144,6 +129,8 @@ int price_band(int64_t price);
  * (*lo..*hi), as when a client filters by a band of the price facet. */
 bool price_range_bands(int64_t min_price, int64_t max_price, int *lo, int *hi);
 
+/* --- Rendering (render.c): pure functions, no I/O --------------------------- */
+
 /* One result item, strings borrowed from the row. */
 struct search_item {
     int64_t id;
@@ -154,6 +141,8 @@ struct search_item {
     bool in_stock;
 };
 void item_render(const struct search_item *it, arc_buf *out);
+/* One suggestion: {"id":…,"name":…}. */
+void suggestion_render(int64_t id, arc_str name, arc_buf *out);
 
 /* Facet counts of one result set, built from the rows of the facet query. */
 struct facet_category {

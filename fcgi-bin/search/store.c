@@ -444,21 +444,23 @@ on_stored_row(void *ud, const struct arc_db_col *c, size_t ncols)
     arc_db_col_copy(old->category_name, sizeof old->category_name, &c[7]);
     arc_db_col_copy(old->path, sizeof old->path, &c[8]);
 
-    bool category = d->has_category
-                        ? col_eq(&c[6], d->category_slug) && col_eq(&c[7], d->category_name)
+    bool category = d->p.has_category
+                        ? col_eq(&c[6], d->p.category_slug) && col_eq(&c[7], d->p.category_name)
                         : c[6].is_null;
     bool path = strcmp(old->path, d->path_str) == 0;
-    bool stock = old->in_stock == (d->stock > 0);
-    bool active = old->active == d->active;
+    bool stock = old->in_stock == (d->p.stock > 0);
+    bool active = old->active == d->p.active;
     /* An inactive product is in no answer, whatever else it holds. */
     old->facets_same =
-        active && (!d->active || (category && path && stock && old->band == price_band(d->price)));
-    old->rows_same = old->facets_same &&
-                     (!d->active || (c[4].i == d->price && strcmp(c[11].s, d->created_at) == 0));
+        active &&
+        (!d->p.active || (category && path && stock && old->band == price_band(d->p.price)));
+    old->rows_same =
+        old->facets_same &&
+        (!d->p.active || (c[4].i == d->p.price && strcmp(c[11].s, d->created_at) == 0));
     old->visible_same =
         old->rows_same &&
-        (!d->active || (col_eq(&c[1], d->sku) && col_eq(&c[2], d->name) &&
-                        col_eq(&c[3], d->description) && col_eq(&c[5], d->currency)));
+        (!d->p.active || (col_eq(&c[1], d->p.sku) && col_eq(&c[2], d->p.name) &&
+                          col_eq(&c[3], d->p.description) && col_eq(&c[5], d->p.currency)));
     return 0;
 }
 
@@ -506,18 +508,18 @@ static enum arc_err
 write_row(arc_db *db, int64_t version, const struct product_doc *d)
 {
     struct arc_db_param row[] = {
-        ARC_DB_P_INT(d->id),
-        str_param(d->sku),
-        str_param(d->name),
-        str_param(d->description),
-        ARC_DB_P_INT(d->price),
-        str_param(d->currency),
-        d->has_category ? ARC_DB_P_INT(d->category_id) : ARC_DB_P_NULL(),
-        d->has_category ? str_param(d->category_slug) : ARC_DB_P_NULL(),
-        d->has_category ? str_param(d->category_name) : ARC_DB_P_NULL(),
+        ARC_DB_P_INT(d->p.id),
+        str_param(d->p.sku),
+        str_param(d->p.name),
+        str_param(d->p.description),
+        ARC_DB_P_INT(d->p.price),
+        str_param(d->p.currency),
+        d->p.has_category ? ARC_DB_P_INT(d->p.category_id) : ARC_DB_P_NULL(),
+        d->p.has_category ? str_param(d->p.category_slug) : ARC_DB_P_NULL(),
+        d->p.has_category ? str_param(d->p.category_name) : ARC_DB_P_NULL(),
         ARC_DB_P_STR(d->path_str),
-        ARC_DB_P_INT(d->stock),
-        ARC_DB_P_INT(d->active),
+        ARC_DB_P_INT(d->p.stock),
+        ARC_DB_P_INT(d->p.active),
         ARC_DB_P_INT(version),
         ARC_DB_P_STR(d->created_at),
         ARC_DB_P_STR(d->updated_at),
@@ -529,18 +531,18 @@ write_row(arc_db *db, int64_t version, const struct product_doc *d)
 static enum arc_err
 write_categories(arc_db *db, const struct product_doc *d, bool existed)
 {
-    struct arc_db_param id[] = {ARC_DB_P_INT(d->id)};
+    struct arc_db_param id[] = {ARC_DB_P_INT(d->p.id)};
     enum arc_err e = existed ? arc_db_exec(db, ST_PC_DELETE, id, 1, NULL, NULL) : ARC_OK;
-    if (e != ARC_OK || d->npath == 0 || !d->active)
+    if (e != ARC_OK || d->p.npath == 0 || !d->p.active)
         return e;
     char slugs[PATH_STR_MAX + 2 * CATEGORY_PATH_MAX + 8];
     size_t n = 0;
     slugs[n++] = '[';
-    for (size_t i = 0; i < d->npath; i++)
+    for (size_t i = 0; i < d->p.npath; i++)
         n += (size_t)snprintf(slugs + n, sizeof slugs - n, "%s\"%.*s\"", i ? "," : "",
-                              (int)d->path[i].len, d->path[i].ptr);
+                              (int)d->p.path[i].len, d->p.path[i].ptr);
     snprintf(slugs + n, sizeof slugs - n, "]");
-    struct arc_db_param pc[] = {ARC_DB_P_STR(slugs), ARC_DB_P_INT(d->id)};
+    struct arc_db_param pc[] = {ARC_DB_P_STR(slugs), ARC_DB_P_INT(d->p.id)};
     return arc_db_exec(db, ST_PC_INSERT, pc, 2, NULL, NULL);
 }
 
@@ -548,7 +550,7 @@ enum arc_err
 store_product_apply(arc_db *db, int64_t version, const struct product_doc *d,
                     enum apply_result *result)
 {
-    struct arc_db_param id[] = {ARC_DB_P_INT(d->id)};
+    struct arc_db_param id[] = {ARC_DB_P_INT(d->p.id)};
     struct arc_db_col cols[12];
     static const enum arc_db_type types[12] = {
         ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR,
@@ -575,11 +577,11 @@ store_product_apply(arc_db *db, int64_t version, const struct product_doc *d,
         e = write_row(db, version, d);
     if (e == ARC_OK && (found == 0 || !old.rows_same))
         e = write_categories(db, d, found > 0);
-    if (e == ARC_OK && d->active && (found == 0 || !old.facets_same))
-        e = facet_add(db, d->path_str, d->has_category ? d->category_slug : (arc_str){"", 0},
-                      d->has_category ? d->category_name : (arc_str){"", 0}, price_band(d->price),
-                      d->stock > 0, 1);
-    bool visible = found == 0 ? d->active : !old.visible_same;
+    if (e == ARC_OK && d->p.active && (found == 0 || !old.facets_same))
+        e = facet_add(db, d->path_str, d->p.has_category ? d->p.category_slug : (arc_str){"", 0},
+                      d->p.has_category ? d->p.category_name : (arc_str){"", 0},
+                      price_band(d->p.price), d->p.stock > 0, 1);
+    bool visible = found == 0 ? d->p.active : !old.visible_same;
     if (e == ARC_OK && visible)
         e = arc_db_exec(db, ST_BUMP, NULL, 0, NULL, NULL);
     if (e == ARC_OK)

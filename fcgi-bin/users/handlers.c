@@ -17,12 +17,6 @@
 
 /* ---- common answers --------------------------------------------------------- */
 
-static void
-not_found(arc_req *r, const char *what)
-{
-    arc_respond_error(r, 404, "not_found", what, NULL);
-}
-
 /* Every password-hashing slot of the host stayed busy (password.h). */
 static void
 hashing_busy(arc_req *r)
@@ -63,52 +57,6 @@ require_admin(arc_req *r)
     return arc_auth_require_admin(r, &u->auth, &who) == 0;
 }
 
-/* RFC 3339 UTC (with milliseconds, like the database's times) of unix seconds. */
-static void
-format_time(int64_t t, char out[32])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-}
-
-/* ---- rendering -------------------------------------------------------------- */
-
-static json_object *
-user_json(const struct user_row *row)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(row->id));
-    json_object_object_add(o, "email", json_object_new_string(row->email));
-    json_object_object_add(o, "name", json_object_new_string(row->name));
-    json_object_object_add(o, "role", json_object_new_string(arc_role_name(row->role)));
-    json_object_object_add(o, "created_at", json_object_new_string(row->created_at));
-    return o;
-}
-
-static json_object *
-str_json(arc_str s)
-{
-    return json_object_new_string_len(s.ptr, (int)s.len);
-}
-
-static json_object *
-address_json(const struct address_row *a)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(a->id));
-    json_object_object_add(o, "name", str_json(a->name));
-    json_object_object_add(o, "line1", str_json(a->line1));
-    json_object_object_add(o, "line2", str_json(a->line2));
-    json_object_object_add(o, "city", str_json(a->city));
-    json_object_object_add(o, "postal_code", str_json(a->postal_code));
-    json_object_object_add(o, "country", str_json(a->country));
-    json_object_object_add(o, "phone", str_json(a->phone));
-    json_object_object_add(o, "created_at", str_json(a->created_at));
-    return o;
-}
-
 enum arc_err
 load_user_doc(void *ud, int64_t id, arc_buf *out)
 {
@@ -132,12 +80,8 @@ respond_user(arc_req *r, int status, int64_t id)
     struct users *u = r->ctx;
     struct arc_doc doc;
     enum arc_err e = arc_doccache_get(u->docs, id, &doc);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "user not found");
-        return;
-    }
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "user not found");
         return;
     }
     arc_respond_header(r, "Cache-Control", "no-store");
@@ -366,19 +310,14 @@ handle_user_list(arc_req *r)
     if (!require_admin(r))
         return;
     json_object *fields = NULL;
-    int64_t page, per_page;
-    (void)arc_req_query_int(r, "page", 1, 1, 1000000000, &page, &fields);
-    (void)arc_req_query_int(r, "per_page", PER_PAGE_DEFAULT, 1, INT64_MAX, &per_page, &fields);
-    if (fields != NULL) {
+    struct arc_page pg;
+    if (arc_req_paging(r, PER_PAGE_DEFAULT, PER_PAGE_MAX, 0, &pg, &fields) != 0) {
         arc_respond_error(r, 400, "invalid_parameter", "invalid query parameter", fields);
         return;
     }
-    if (per_page > PER_PAGE_MAX)
-        per_page = PER_PAGE_MAX;
     json_object *items = json_object_new_array();
     int64_t total = 0;
-    enum arc_err e =
-        store_user_list(u->db, per_page, (page - 1) * per_page, on_user_item, items, &total);
+    enum arc_err e = store_user_list(u->db, pg.per_page, pg.offset, on_user_item, items, &total);
     if (e != ARC_OK) {
         json_object_put(items);
         arc_respond_failure(r, e);
@@ -386,8 +325,8 @@ handle_user_list(arc_req *r)
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "items", items);
-    json_object_object_add(o, "page", json_object_new_int64(page));
-    json_object_object_add(o, "per_page", json_object_new_int64(per_page));
+    json_object_object_add(o, "page", json_object_new_int64(pg.page));
+    json_object_object_add(o, "per_page", json_object_new_int64(pg.per_page));
     json_object_object_add(o, "total", json_object_new_int64(total));
     arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_json(r, 200, o);
@@ -424,12 +363,8 @@ handle_user_update(arc_req *r)
     }
     /* The role is cached with each session: forget them all. */
     enum arc_err e = store_user_set_role(u->db, id, role, on_session_ended, u);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "user not found");
-        return;
-    }
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "user not found");
         return;
     }
     arc_doccache_invalidate(u->docs, id);
@@ -656,13 +591,9 @@ respond_address(arc_req *r, int status, int64_t user_id, int64_t id)
     struct users *u = r->ctx;
     json_object *o = NULL;
     enum arc_err e = store_address_get(u->db, user_id, id, on_address_one, &o);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "address not found");
-        return;
-    }
     if (e != ARC_OK) {
         json_object_put(o);
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "address not found");
         return;
     }
     arc_respond_header(r, "Cache-Control", "no-store");
@@ -752,12 +683,8 @@ handle_address_delete(arc_req *r)
     if (!require_user(r, &who))
         return;
     enum arc_err e = store_address_delete(u->db, who.user_id, r->params[0].i);
-    if (e == ARC_NOT_FOUND) {
-        not_found(r, "address not found");
-        return;
-    }
     if (e != ARC_OK) {
-        arc_respond_failure(r, e);
+        arc_respond_lookup(r, e, "address not found");
         return;
     }
     arc_respond_empty(r, 204);

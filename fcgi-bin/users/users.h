@@ -145,6 +145,16 @@ enum arc_err store_address_create(arc_db *db, int64_t user_id, const struct addr
 /* ARC_NOT_FOUND when the address is unknown or someone else's. */
 enum arc_err store_address_delete(arc_db *db, int64_t user_id, int64_t id) ARC_NODISCARD;
 
+/* --- Rendering (render.c): pure functions, no I/O ------------------------- */
+
+/* {"id","email","name","role","created_at"}: a new object the caller puts. */
+json_object *user_json(const struct user_row *u);
+/* {"id","name","line1","line2","city","postal_code","country","phone",
+ * "created_at"}: a new object the caller puts. */
+json_object *address_json(const struct address_row *a);
+/* RFC 3339 UTC with milliseconds, like the database's times, of unix seconds t. */
+void format_time(int64_t t, char out[32]);
+
 /* --- Handlers (handlers.c) and routes (routes.c) -------------------------- */
 
 /* The users service's arc_auth resolver (ud: struct users): the database

@@ -192,6 +192,44 @@ arc_req_query_int(arc_req *r, const char *key, int64_t def, int64_t min, int64_t
     return 0;
 }
 
+/* The value of a paging parameter, NULL when absent. */
+static const char *
+paging_value(const arc_req *r, const char *key, unsigned flags)
+{
+    const char *v = query_lookup(r, key);
+    return v != NULL && v[0] == '\0' && (flags & ARC_PAGE_EMPTY_ABSENT) ? NULL : v;
+}
+
+int
+arc_req_paging(arc_req *r, int64_t per_page_default, int64_t per_page_max, unsigned flags,
+               struct arc_page *out, json_object **fields)
+{
+    *out = (struct arc_page){.page = 1, .per_page = per_page_default, .offset = 0};
+    if (query_ensure_parsed(r) != 0) {
+        arc_json_field_error(fields, "page", "malformed query string");
+        return -1;
+    }
+    int rc = 0;
+    int64_t n;
+    const char *v = paging_value(r, "page", flags);
+    if (v != NULL && (arc_parse_int64(v, strlen(v), &n) != 0 || n < 1 || n > ARC_PAGE_MAX)) {
+        arc_json_field_error(fields, "page", "must be an integer from 1 to %d", ARC_PAGE_MAX);
+        rc = -1;
+    } else if (v != NULL) {
+        out->page = n;
+    }
+    v = paging_value(r, "per_page", flags);
+    if (v != NULL && (arc_parse_int64(v, strlen(v), &n) != 0 || n < 1)) {
+        arc_json_field_error(fields, "per_page", "must be a positive integer");
+        rc = -1;
+    } else if (v != NULL) {
+        out->per_page = n < per_page_max ? n : per_page_max;
+    }
+    /* At most ARC_PAGE_MAX x per_page_max: no overflow for any list's maximum. */
+    out->offset = (out->page - 1) * out->per_page;
+    return rc;
+}
+
 int
 arc_req_read_json(arc_req *r, json_object **out)
 {

@@ -249,3 +249,12 @@ arc_respond_failure(arc_req *r, enum arc_err err)
         return;
     }
 }
+
+void
+arc_respond_lookup(arc_req *r, enum arc_err err, const char *not_found_msg)
+{
+    if (err == ARC_NOT_FOUND)
+        arc_respond_error(r, 404, "not_found", not_found_msg, NULL);
+    else
+        arc_respond_failure(r, err);
+}

@@ -33,6 +33,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (arc_req_query_int(&r, "per_page", 20, 1, 100, &v, &fields) == 0 && (v < 1 || v > 100))
         abort();
+    struct arc_page pg;
+    for (unsigned flags = 0; flags <= ARC_PAGE_EMPTY_ABSENT; flags++) {
+        (void)arc_req_paging(&r, 20, 100, flags, &pg, &fields);
+        if (pg.page < 1 || pg.page > ARC_PAGE_MAX || pg.per_page < 1 || pg.per_page > 100 ||
+            pg.offset != (pg.page - 1) * pg.per_page)
+            abort();
+    }
     for (size_t i = 0; i < r.nq; i++) {
         if (!arc_utf8_valid(r.qpairs[i].key, strlen(r.qpairs[i].key)) ||
             !arc_utf8_valid(r.qpairs[i].val, strlen(r.qpairs[i].val)))

@@ -2,6 +2,7 @@
  * health_test.c - the health report's rules, one for every service: a broker
  * that is not configured is "disabled" and degrades nothing, one that does not
  * answer degrades, and dead letters degrade with their count in details.
+ * And the answer to a failed lookup (arc_respond_lookup).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,10 +17,10 @@
 #include "arcade/health.h"
 #include "fake_fcgx.h"
 
-/* Answers the report over an in-memory request; returns the parsed body
+/* Calls answer(r, ud) on an in-memory request; returns the parsed body
  * (caller puts) and the status in *status. */
 static json_object *
-respond(struct arc_health *h, int *status)
+respond_with(void (*answer)(arc_req *, void *), void *ud, int *status)
 {
     struct fake_fcgx f;
     fake_init(&f);
@@ -27,7 +28,7 @@ respond(struct arc_health *h, int *status)
     memset(&r, 0, sizeof r);
     r.fcgx = &f.req;
     r.method = ARC_GET;
-    arc_health_respond(&r, h);
+    answer(&r, ud);
     const char *out = fake_output(&f);
     *status = r.status;
     const char *body = strstr(out, "\r\n\r\n");
@@ -37,6 +38,19 @@ respond(struct arc_health *h, int *status)
     arc_req_cleanup(&r);
     fake_cleanup(&f);
     return o;
+}
+
+static void
+answer_health(arc_req *r, void *h)
+{
+    arc_health_respond(r, h);
+}
+
+/* Answers the report h. */
+static json_object *
+respond(struct arc_health *h, int *status)
+{
+    return respond_with(answer_health, h, status);
 }
 
 static const char *
@@ -117,6 +131,43 @@ test_dead_letters_degrade(void **state)
     json_object_put(o);
 }
 
+struct lookup {
+    enum arc_err err;
+    const char *msg;
+};
+
+static void
+answer_lookup(arc_req *r, void *ud)
+{
+    struct lookup *l = ud;
+    arc_respond_lookup(r, l->err, l->msg);
+}
+
+/* A failed lookup: not found is 404 with the caller's message, anything else
+ * as arc_respond_failure answers it. */
+static void
+test_respond_lookup(void **state)
+{
+    (void)state;
+    int status = 0;
+    json_object *o =
+        respond_with(answer_lookup, &(struct lookup){ARC_NOT_FOUND, "user not found"}, &status);
+    assert_int_equal(status, 404);
+    assert_string_equal(member(o, "error", "code"), "not_found");
+    assert_string_equal(member(o, "error", "message"), "user not found");
+    json_object_put(o);
+
+    o = respond_with(answer_lookup, &(struct lookup){ARC_UNAVAILABLE, "user not found"}, &status);
+    assert_int_equal(status, 503);
+    assert_string_equal(member(o, "error", "code"), "unavailable");
+    json_object_put(o);
+
+    o = respond_with(answer_lookup, &(struct lookup){ARC_INTERNAL, "user not found"}, &status);
+    assert_int_equal(status, 500);
+    assert_string_equal(member(o, "error", "code"), "internal_error");
+    json_object_put(o);
+}
+
 int
 main(void)
 {
@@ -125,6 +176,7 @@ main(void)
         cmocka_unit_test(test_broker_not_configured_is_disabled),
         cmocka_unit_test(test_broker_not_answering_degrades),
         cmocka_unit_test(test_dead_letters_degrade),
+        cmocka_unit_test(test_respond_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

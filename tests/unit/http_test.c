@@ -383,6 +383,71 @@ test_query_get_and_int(void **state)
     rq_cleanup(&q);
 }
 
+/* Reads page and per_page of query with arc_req_paging (max 100); the
+ * messages, if any, as JSON into msgs. */
+static int
+paging(const char *query, unsigned flags, struct arc_page *pg, char *msgs, size_t cap)
+{
+    struct rq q;
+    rq_init(&q, ARC_GET);
+    q.r.query = query;
+    json_object *fields = NULL;
+    int rc = arc_req_paging(&q.r, 20, 100, flags, pg, &fields);
+    snprintf(msgs, cap, "%s",
+             fields ? json_object_to_json_string_ext(fields, JSON_C_TO_STRING_PLAIN) : "");
+    json_object_put(fields);
+    assert_false(q.r.responded); /* never answers */
+    rq_cleanup(&q);
+    return rc;
+}
+
+static void
+test_paging(void **state)
+{
+    (void)state;
+    struct arc_page pg;
+    char msgs[512];
+    assert_int_equal(paging("", 0, &pg, msgs, sizeof msgs), 0);
+    assert_int_equal(pg.page, 1);
+    assert_int_equal(pg.per_page, 20);
+    assert_int_equal(pg.offset, 0);
+    assert_int_equal(paging("page=3&per_page=7", 0, &pg, msgs, sizeof msgs), 0);
+    assert_int_equal(pg.offset, 14);
+    /* Above the maximum is served as the maximum, however large. */
+    assert_int_equal(
+        paging("per_page=9223372036854775807&page=1000000000", 0, &pg, msgs, sizeof msgs), 0);
+    assert_int_equal(pg.per_page, 100);
+    assert_int_equal(pg.offset, INT64_C(99999999900));
+
+    const char *bad[] = {"page=0",
+                         "page=-1",
+                         "page=1.5",
+                         "page=+1",
+                         "page=0x1",
+                         "page=1000000001",
+                         "page= 1",
+                         "page=",
+                         "per_page=0",
+                         "per_page=-1",
+                         "per_page=2e1",
+                         "per_page=",
+                         "per_page=9223372036854775808"};
+    for (size_t i = 0; i < ARC_ARRAY_LEN(bad); i++) {
+        if (paging(bad[i], 0, &pg, msgs, sizeof msgs) != -1)
+            fail_msg("%s was accepted", bad[i]);
+        assert_int_equal(pg.page, 1); /* the defaults stay */
+        assert_int_equal(pg.per_page, 20);
+    }
+    assert_int_equal(paging("page=0&per_page=x", 0, &pg, msgs, sizeof msgs), -1);
+    assert_string_equal(msgs, "{\"page\":\"must be an integer from 1 to 1000000000\","
+                              "\"per_page\":\"must be a positive integer\"}");
+    /* Forms send empty values: with ARC_PAGE_EMPTY_ABSENT they are absent. */
+    assert_int_equal(paging("page=&per_page=", ARC_PAGE_EMPTY_ABSENT, &pg, msgs, sizeof msgs), 0);
+    assert_int_equal(pg.per_page, 20);
+    assert_int_equal(paging("a=%zz", 0, &pg, msgs, sizeof msgs), -1);
+    assert_string_equal(msgs, "{\"page\":\"malformed query string\"}");
+}
+
 static int
 read_json(const char *ctype, const char *body, json_object **out, struct rq *q)
 {
@@ -519,6 +584,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_parse),
         cmocka_unit_test(test_parse_int64),
+        cmocka_unit_test(test_paging),
         cmocka_unit_test(test_content_length_and_type),
         cmocka_unit_test(test_status_and_methods),
         cmocka_unit_test(test_head_block),

@@ -1,7 +1,7 @@
 /*
  * search_query_test.c - the search service's pure functions: what q becomes
- * for the full-text index, parameter syntax, price bands, the JSON of items
- * and facets, and the keys of cached answers.
+ * for the full-text index, sort names, price bands, ranking and the keys of
+ * cached answers (the JSON of answers: search_render_test.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,24 +162,8 @@ stop_words(void **state)
 }
 
 static void
-integers_and_sorts(void **state)
+sorts(void **state)
 {
-    int64_t v = 7;
-    assert_int_equal(parse_int("0", &v), 0);
-    assert_int_equal(v, 0);
-    assert_int_equal(parse_int("-5", &v), 0);
-    assert_int_equal(v, -5);
-    assert_int_equal(parse_int("999999999999", &v), 0);
-    assert_int_equal(v, INT64_C(999999999999));
-    assert_int_equal(parse_int("9223372036854775807", &v), 0);
-    assert_int_equal(parse_int("9223372036854775808", &v), -1);
-    assert_int_equal(parse_int("", &v), -1);
-    assert_int_equal(parse_int("-", &v), -1);
-    assert_int_equal(parse_int("+1", &v), -1);
-    assert_int_equal(parse_int("1.5", &v), -1);
-    assert_int_equal(parse_int("12a", &v), -1);
-    assert_int_equal(parse_int(" 1", &v), -1);
-
     enum sort_order s;
     assert_int_equal(sort_parse("relevance", &s), 0);
     assert_int_equal(s, SORT_RELEVANCE);
@@ -231,110 +215,6 @@ price_bands(void **state)
     p.min_price = 0;
     p.text.mode = TEXT_FT;
     assert_false(search_uses_summary(&p));
-}
-
-static void
-renders_items(void **state)
-{
-    struct search_item it = {.id = 42,
-                             .sku = S("ARC-42"),
-                             .name = S("Caf\xc3\xa9 \"quoted\""),
-                             .currency = S("EUR"),
-                             .price = 6999,
-                             .has_category = true,
-                             .category_slug = S("audio"),
-                             .category_name = S("Audio & more"),
-                             .in_stock = true};
-    arc_buf b = ARC_BUF_INIT;
-    item_render(&it, &b);
-    assert_string_equal(b.ptr,
-                        "{\"id\":42,\"sku\":\"ARC-42\",\"name\":\"Caf\xc3\xa9 \\\"quoted\\\"\","
-                        "\"price\":6999,\"currency\":\"EUR\",\"category\":{\"slug\":"
-                        "\"audio\",\"name\":\"Audio & more\"},\"in_stock\":true}");
-    it.has_category = false;
-    it.in_stock = false;
-    it.price = 0;
-    arc_buf_reset(&b);
-    item_render(&it, &b);
-    assert_non_null(strstr(b.ptr, "\"price\":0,\"currency\":\"EUR\",\"category\":null,"
-                                  "\"in_stock\":false}"));
-    arc_buf_cleanup(&b);
-}
-
-static void
-renders_facets(void **state)
-{
-    struct facets f;
-    arc_str audio = S("audio"), audio_name = S("Audio"), books = S("books"),
-            books_name = S("Books"), toys = S("toys"), toys_name = S("Toys");
-    facets_init(&f);
-    /* Rows as the facet query returns them: grouped by slug, name, band. */
-    facets_add(&f, &audio, &audio_name, 0, 2);
-    facets_add(&f, &audio, &audio_name, 6, 3);
-    facets_add(&f, &books, &books_name, 1, 5);
-    facets_add(&f, &toys, &toys_name, 6, 5);
-    facets_add(&f, NULL, NULL, 6, 4); /* products without a category */
-    assert_int_equal(f.total, 19);
-    arc_buf b = ARC_BUF_INIT;
-    facets_render(&f, &b);
-    /* By count, then slug; bands in order, the empty ones left out. */
-    assert_string_equal(b.ptr, "{\"category\":[{\"slug\":\"audio\",\"name\":\"Audio\",\"count\":5},"
-                               "{\"slug\":\"books\",\"name\":\"Books\",\"count\":5},"
-                               "{\"slug\":\"toys\",\"name\":\"Toys\",\"count\":5}],"
-                               "\"price\":[{\"min\":0,\"max\":1000,\"count\":2},"
-                               "{\"min\":1000,\"max\":2500,\"count\":5},"
-                               "{\"min\":50000,\"max\":null,\"count\":12}]}");
-    facets_cleanup(&f);
-
-    facets_init(&f);
-    arc_buf_reset(&b);
-    facets_render(&f, &b);
-    assert_string_equal(b.ptr, "{\"category\":[],\"price\":[]}");
-
-    /* At most CATEGORY_FACET_MAX categories, the largest. */
-    char slug[16];
-    for (int i = 0; i < CATEGORY_FACET_MAX + 10; i++) {
-        int n = snprintf(slug, sizeof slug, "c%03d", i);
-        arc_str s = {slug, (size_t)n};
-        facets_add(&f, &s, &s, 3, i + 1);
-    }
-    arc_buf_reset(&b);
-    facets_render(&f, &b);
-    assert_non_null(strstr(b.ptr, "{\"category\":[{\"slug\":\"c059\""));
-    assert_null(strstr(b.ptr, "\"c009\""));
-    assert_non_null(strstr(b.ptr, "\"c010\""));
-    facets_cleanup(&f);
-    arc_buf_cleanup(&b);
-}
-
-static void
-facets_with_many_categories(void **state)
-{
-    /* Rows of the match set come in any order: categories are found by hash. */
-    struct facets f;
-    char slug[16];
-    facets_init(&f);
-    for (int round = 0; round < 3; round++) {
-        for (int i = 0; i < 1000; i++) {
-            int n = snprintf(slug, sizeof slug, "cat-%d", (i * 7919) % 1000);
-            arc_str s = {slug, (size_t)n};
-            facets_add(&f, &s, &s, i % PRICE_BANDS, 1);
-        }
-    }
-    assert_int_equal(f.ncats, 1000);
-    assert_int_equal(f.total, 3000);
-    for (size_t i = 0; i < f.ncats; i++)
-        assert_int_equal(f.cats[i].count, 3);
-    arc_buf b = ARC_BUF_INIT;
-    facets_render(&f, &b);
-    /* Equal counts: by slug. */
-    assert_non_null(strstr(b.ptr, "{\"category\":[{\"slug\":\"cat-0\""));
-    /* Adding after rendering still finds the categories. */
-    arc_str s = {"cat-5", 5};
-    facets_add(&f, &s, &s, 0, 2);
-    assert_int_equal(f.ncats, 1000);
-    facets_cleanup(&f);
-    arc_buf_cleanup(&b);
 }
 
 static void
@@ -437,11 +317,8 @@ main(void)
         cmocka_unit_test(at_most_ten_words),
         cmocka_unit_test(suggest_keeps_the_word_being_typed),
         cmocka_unit_test(stop_words),
-        cmocka_unit_test(integers_and_sorts),
+        cmocka_unit_test(sorts),
         cmocka_unit_test(price_bands),
-        cmocka_unit_test(renders_items),
-        cmocka_unit_test(renders_facets),
-        cmocka_unit_test(facets_with_many_categories),
         cmocka_unit_test(ranks_name_matches),
         cmocka_unit_test(sorts_matches),
         cmocka_unit_test(answer_keys),

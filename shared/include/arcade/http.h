@@ -7,6 +7,7 @@
 #define ARCADE_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define ARC_BODY_MAX (64 * 1024) /* larger bodies are refused with 413 */
 #define ARC_JSON_DEPTH 16        /* deeper JSON documents are refused with 400 */
@@ -23,6 +24,10 @@ enum arc_method {
     ARC_OPTIONS = 1 << 6,
     ARC_METHOD_OTHER = 1 << 7,
 };
+
+/* Strict base-10 int64: optional '-', digits only, no spaces or '+', overflow
+ * detected. Returns 0 or -1. */
+int arc_parse_int64(const char *s, size_t len, int64_t *out);
 
 /* Reason phrase for a status code ("Not Found"). */
 const char *arc_http_status_text(int status);

@@ -86,6 +86,27 @@ const char *arc_req_query_get(arc_req *r, const char *key, bool *bad);
 int arc_req_query_int(arc_req *r, const char *key, int64_t def, int64_t min, int64_t max,
                       int64_t *out, json_object **fields);
 
+/* --- Paging: one rule for every list ----------------------------------------- *
+ * page counts from 1 (at most ARC_PAGE_MAX); per_page from 1, and a value
+ * above the list's maximum is served as that maximum (the answer says so).
+ * Anything else is a message under "page" or "per_page". */
+
+#define ARC_PAGE_MAX 1000000000
+#define ARC_PAGE_EMPTY_ABSENT 0x1u /* "?page=&per_page=" count as absent (forms) */
+
+struct arc_page {
+    int64_t page;     /* from 1 */
+    int64_t per_page; /* as served: 1..per_page_max */
+    int64_t offset;   /* (page - 1) * per_page */
+};
+
+/* Reads page and per_page into *out (absent: page 1, per_page_default).
+ * Returns 0, or -1 with messages added to *fields (out keeps the defaults of
+ * what was wrong). Does not answer: the caller answers 400 invalid_parameter
+ * together with its other parameters' messages. */
+int arc_req_paging(arc_req *r, int64_t per_page_default, int64_t per_page_max, unsigned flags,
+                   struct arc_page *out, json_object **fields);
+
 /* Parses the body as a JSON object. Content-Type must be application/json
  * (parameters such as charset allowed) -> else 415. Malformed JSON, invalid
  * UTF-8, nesting deeper than ARC_JSON_DEPTH, or a non-object -> 400.

@@ -41,4 +41,9 @@ void arc_respond_invalid(arc_req *r, json_object *fields);
  * 500 internal_error (the data layer has logged the cause). */
 void arc_respond_failure(arc_req *r, enum arc_err err);
 
+/* Answers a lookup that failed (err != ARC_OK): ARC_NOT_FOUND -> 404 not_found
+ * with not_found_msg ("product not found"), anything else as
+ * arc_respond_failure does. */
+void arc_respond_lookup(arc_req *r, enum arc_err err, const char *not_found_msg);
+
 #endif

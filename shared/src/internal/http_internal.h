@@ -16,10 +16,6 @@
 int arc_query_parse(const char *q, size_t qlen, arc_buf *store, struct arc_query_pair *pairs,
                     size_t max, size_t *npairs);
 
-/* Strict base-10 int64: optional '-', digits only, no spaces or '+', overflow
- * detected. Returns 0 or -1. */
-int arc_parse_int64(const char *s, size_t len, int64_t *out);
-
 /* CONTENT_LENGTH: NULL or "" is 0; otherwise digits only (no sign, no spaces),
  * no overflow. Returns 0 or -1. */
 int arc_parse_content_length(const char *s, size_t *out);
