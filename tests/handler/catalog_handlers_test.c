@@ -9,20 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int
-setup(void **state)
-{
-    (void)state;
-    return arc_test_service_setup("catalog", NULL);
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    return arc_test_service_teardown();
-}
-
 #define ADMIN ARC_TEST_HEADERS(arc_test_admin_auth())
 
 static void
@@ -110,12 +96,11 @@ int
 main(int argc, char **argv)
 {
     (void)argc;
-    arc_test_init(argv[0], 30);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(create_then_get_a_product),
         cmocka_unit_test(unknown_product_and_path_are_404),
         cmocka_unit_test(invalid_product_is_422_with_fields),
         cmocka_unit_test(writes_need_the_operator_key),
     };
-    return arc_test_exit(cmocka_run_group_tests(tests, setup, teardown));
+    return ARC_TEST_SERVICE_MAIN(argv[0], "catalog", NULL, tests);
 }

@@ -9,20 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int
-setup(void **state)
-{
-    (void)state;
-    return arc_test_service_setup("users", NULL);
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    return arc_test_service_teardown();
-}
-
 #define PASSWORD "correct horse battery"
 
 /* Registers email and logs in; bearer gets "Authorization: Bearer <token>". */
@@ -135,12 +121,11 @@ int
 main(int argc, char **argv)
 {
     (void)argc;
-    arc_test_init(argv[0], 30);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(register_login_and_me),
         cmocka_unit_test(wrong_password_and_duplicate_email),
         cmocka_unit_test(invalid_account_is_422),
         cmocka_unit_test(internal_session_lookup_only_on_the_internal_listener),
     };
-    return arc_test_exit(cmocka_run_group_tests(tests, setup, teardown));
+    return ARC_TEST_SERVICE_MAIN(argv[0], "users", NULL, tests);
 }

@@ -154,33 +154,16 @@ wait_fd(int fd, short events)
     return n > 0 ? 0 : -1;
 }
 
+/* Sends (out) or receives exactly n bytes; -1 on error, timeout or end of
+ * stream. */
 static int
-send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        if (wait_fd(fd, POLLOUT) != 0)
-            return -1;
-        ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        c += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Reads exactly n bytes; -1 on error, timeout or end of stream. */
-static int
-recv_all(int fd, void *p, size_t n)
+io_all(int fd, void *p, size_t n, bool out)
 {
     char *c = p;
     while (n > 0) {
-        if (wait_fd(fd, POLLIN) != 0)
+        if (wait_fd(fd, out ? POLLOUT : POLLIN) != 0)
             return -1;
-        ssize_t k = recv(fd, c, n, 0);
+        ssize_t k = out ? send(fd, c, n, MSG_NOSIGNAL) : recv(fd, c, n, 0);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -337,11 +320,11 @@ read_records(int fd, struct arc_test_response *out, arc_buf *raw)
 {
     for (;;) {
         unsigned char h[FCGI_HEADER_LEN];
-        if (recv_all(fd, h, sizeof h) != 0)
+        if (io_all(fd, h, sizeof h, false) != 0)
             return -1;
         size_t len = ((size_t)h[4] << 8) | h[5], pad = h[6];
         char content[FCGI_MAX_LENGTH + 255];
-        if (recv_all(fd, content, len + pad) != 0)
+        if (io_all(fd, content, len + pad, false) != 0)
             return -1;
         if (h[1] == FCGI_STDOUT)
             arc_buf_append(raw, content, len);
@@ -380,7 +363,7 @@ arc_test_fcgi_request(const struct arc_test_fcgi *f, const struct arc_test_reque
     }
     /* A responder may answer (413) before it reads the body: a send that
      * fails is not the end, the answer is what counts. */
-    (void)send_all(fd, msg.ptr, msg.len);
+    (void)io_all(fd, msg.ptr, msg.len, true);
     shutdown(fd, SHUT_WR);
     if (read_records(fd, out, &raw) != 0) {
         fprintf(stderr,
@@ -646,6 +629,34 @@ arc_test_service_teardown(void)
     env_free();
     S.running = false;
     return rc == 0 ? 0 : -1;
+}
+
+static const char *main_service;
+static const char *const *main_env;
+
+static int
+on_group_setup(void **state)
+{
+    (void)state;
+    return arc_test_service_setup(main_service, main_env);
+}
+
+static int
+on_group_teardown(void **state)
+{
+    (void)state;
+    return arc_test_service_teardown();
+}
+
+int
+arc_test_service_main(const char *argv0, const char *service, const char *const *env,
+                      const struct CMUnitTest *tests, size_t ntests)
+{
+    arc_test_init(argv0, 30);
+    main_service = service;
+    main_env = env;
+    return arc_test_exit(
+        _cmocka_run_group_tests(service, tests, ntests, on_group_setup, on_group_teardown));
 }
 
 bool

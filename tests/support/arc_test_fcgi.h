@@ -6,16 +6,20 @@
  *
  * A handler test (tests/handler/<service>_handlers_test.c, docs/testing.md):
  *
- *     static int setup(void **state) { return arc_test_service_setup("catalog", NULL); }
- *     static int teardown(void **state) { return arc_test_service_teardown(); }
- *
  *     static void get_missing_product_is_404(void **state)
  *     {
  *         ARC_TEST_NEED_SERVICE();
- *         const struct arc_test_response *r = arc_test_call("GET", "/api/v1/products/999",
- *                                                            NULL, NULL);
+ *         struct arc_test_response *r = arc_test_call("GET", "/api/v1/products/999",
+ *                                                      NULL, NULL);
  *         assert_int_equal(r->status, 404);
  *         assert_string_equal(arc_test_json_str(r, "error.code"), "not_found");
+ *     }
+ *
+ *     int main(int argc, char **argv)
+ *     {
+ *         (void)argc;
+ *         const struct CMUnitTest tests[] = {cmocka_unit_test(get_missing_product_is_404)};
+ *         return ARC_TEST_SERVICE_MAIN(argv[0], "catalog", NULL, tests);
  *     }
  *
  * The service gets the database of tests/with-test-db (its migrations applied
@@ -118,6 +122,13 @@ int arc_test_service_setup(const char *service, const char *const *env);
 /* Stops the service (it must exit 0 on SIGTERM) and its memcached. Returns 0,
  * or -1 when the service did not stop cleanly. */
 int arc_test_service_teardown(void);
+/* main of a handler test: arc_test_init (30 s), the tests as one group with
+ * the service set up before and torn down after, arc_test_exit. */
+int arc_test_service_main(const char *argv0, const char *service, const char *const *env,
+                          const struct CMUnitTest *tests, size_t ntests);
+#define ARC_TEST_SERVICE_MAIN(argv0, service, env, tests)                                          \
+    arc_test_service_main(argv0, service, env, tests, sizeof(tests) / sizeof((tests)[0]))
+
 /* Whether the service runs (false: no test database). */
 bool arc_test_service_running(void);
 #define ARC_TEST_NEED_SERVICE()                                                                    \
