@@ -480,6 +480,7 @@ static struct {
     char *env[MAX_ENV + 1];
     size_t nenv;
     bool running;
+    bool died; /* it ran and exited under a test */
 } S;
 
 static const char *
@@ -665,6 +666,17 @@ arc_test_service_running(void)
     return S.running;
 }
 
+void
+arc_test_need_service(void)
+{
+    if (S.died)
+        fail_msg("%s died under an earlier test (see above)", S.service);
+    if (!S.running) {
+        arc_test_note_skip("no test database (run under tests/with-test-db)");
+        skip();
+    }
+}
+
 const struct arc_test_fcgi *
 arc_test_service(void)
 {
@@ -700,7 +712,28 @@ arc_test_call(const char *method, const char *target, const char *const *headers
         .body = body,
         .body_len = body ? strlen(body) : 0,
     };
-    if (arc_test_fcgi_request(&S.fcgi, &rq, &S.resp) != 0)
-        fail_msg("%s %s: no answer from %s", method, target, S.service);
+    if (arc_test_fcgi_request(&S.fcgi, &rq, &S.resp) == 0)
+        return &S.resp;
+    /* A service that died: say how (it may still be on its way out). */
+    int status;
+    pid_t w = 0;
+    for (int i = 0; i < 50 && w == 0; i++) {
+        w = waitpid(S.fcgi.pid, &status, WNOHANG);
+        struct timespec ts = {0, 10000000};
+        if (w == 0)
+            nanosleep(&ts, NULL);
+    }
+    if (w == S.fcgi.pid) {
+        arc_test_child_forget(S.fcgi.pid);
+        S.fcgi.pid = -1;
+        S.running = false;
+        S.died = true;
+        if (WIFEXITED(status))
+            fail_msg("%s %s: %s exited with status %d (its log is above)", method, target,
+                     S.service, WEXITSTATUS(status));
+        fail_msg("%s %s: %s died of signal %d (its log is above)", method, target, S.service,
+                 WTERMSIG(status));
+    }
+    fail_msg("%s %s: no answer from %s", method, target, S.service);
     return &S.resp;
 }

@@ -129,10 +129,12 @@ int arc_test_service_main(const char *argv0, const char *service, const char *co
 #define ARC_TEST_SERVICE_MAIN(argv0, service, env, tests)                                          \
     arc_test_service_main(argv0, service, env, tests, sizeof(tests) / sizeof((tests)[0]))
 
-/* Whether the service runs (false: no test database). */
+/* Whether the service runs (false: no test database, or it died). */
 bool arc_test_service_running(void);
-#define ARC_TEST_NEED_SERVICE()                                                                    \
-    ARC_TEST_NEED(arc_test_service_running(), "no test database (run under tests/with-test-db)")
+/* At the top of every test: skips it without a test database, fails it when
+ * the service died under an earlier test. */
+void arc_test_need_service(void);
+#define ARC_TEST_NEED_SERVICE() arc_test_need_service()
 
 /* The running service and what it was given. */
 const struct arc_test_fcgi *arc_test_service(void);
