@@ -11,9 +11,10 @@
 #include <arcade/config.h>
 #include <arcade/db.h>
 #include <arcade/doccache.h>
-#include <arcade/http.h>
+#include <arcade/respond.h>
 #include <arcade/httpc.h>
 #include <arcade/ident.h>
+#include <arcade/precond.h>
 #include <arcade/router.h>
 
 /* Limits of the API contract (docs/catalog-api.md). */
@@ -72,9 +73,6 @@ void product_render_event(const struct product_view *p, arc_buf *out);
 void product_add_category_path(const struct product_view *p, arc_buf *out);
 /* Strong ETag "p<id>-v<version>" into out (at least 48 bytes); returns its length. */
 size_t product_etag(int64_t id, int64_t version, char *out, size_t outlen);
-/* RFC 7232 list match: value is "*" or a comma-separated list of entity tags
- * (W/ weak tags compare weakly, as If-None-Match requires). */
-bool etag_list_matches(const char *header, const char *etag, size_t etag_len, bool weak_ok);
 bool currency_known(const char *code, size_t len);
 
 /* --- Store (store.c): all of the catalog's SQL ----------------------------- */
@@ -141,16 +139,20 @@ struct store_writer {
      * committed it (product_render) and its version, the answer to the write. */
     arc_buf *doc;
     int64_t version;
+    /* The request's If-Match / If-None-Match (NULL or empty: none). An update,
+     * inventory change or deactivation evaluates them on the product's ETag in
+     * its transaction, with the row locked; when they do not hold, nothing
+     * changes, the store returns ARC_OK and sets precondition_failed. */
+    const struct arc_precond *pc;
+    bool precondition_failed;
 };
 
 enum arc_err store_product_create(struct store_writer *w, const struct product_input *in,
                                   int64_t *id) ARC_NODISCARD;
-/* Applies the fields present in in. if_match (may be NULL) is the If-Match
- * header: when it does not match the current ETag, nothing changes and
- * *precondition_failed is set. ARC_NOT_FOUND, ARC_CONFLICT (duplicate sku). */
+/* Applies the fields present in in (w->pc: see struct store_writer).
+ * ARC_NOT_FOUND, ARC_CONFLICT (duplicate sku). */
 enum arc_err store_product_update(struct store_writer *w, int64_t id,
-                                  const struct product_input *in, const char *if_match,
-                                  bool *precondition_failed) ARC_NODISCARD;
+                                  const struct product_input *in) ARC_NODISCARD;
 /* Sets on_hand. *below_reserved is set (and nothing changes) when on_hand is
  * less than the units reserved. */
 enum arc_err store_inventory_set(struct store_writer *w, int64_t id, int64_t on_hand,

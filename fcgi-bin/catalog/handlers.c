@@ -10,7 +10,7 @@
 
 #include <arcade/auth.h>
 #include <arcade/json.h>
-#include <arcade/service.h>
+#include <arcade/health.h>
 
 static const char *const sort_names[SORT_COUNT] = {
     [SORT_CREATED] = "created", [SORT_CREATED_DESC] = "-created", [SORT_NAME] = "name",
@@ -49,6 +49,34 @@ product_failed(arc_req *r, enum arc_err e)
     }
 }
 
+/* 412 after a write whose If-Match / If-None-Match did not hold (nothing changed). */
+static void
+precondition_failed(arc_req *r, const struct arc_precond *pc)
+{
+    const char *message = pc->if_match == NULL
+                              ? "the product exists and matches If-None-Match; nothing changed"
+                              : "the product changed since the ETag in If-Match";
+    if (pc->if_match != NULL && pc->if_none_match != NULL)
+        message = "the product does not meet If-Match and If-None-Match; nothing changed";
+    arc_respond_error(r, 412, "precondition_failed", message, NULL);
+}
+
+/* Preconditions on a create: the collection exists and has no entity tag, so
+ * If-Match "*" and If-None-Match with tags hold, the other forms are 412.
+ * Returns -1 when answered (400 or 412). */
+static int
+require_create_precond(arc_req *r)
+{
+    struct arc_precond pc;
+    if (arc_precond_read(r, &pc) != 0)
+        return -1;
+    if (arc_precond_holds(&pc, NULL, 0))
+        return 0;
+    arc_respond_error(r, 412, "precondition_failed",
+                      "the collection exists and has no entity tag; nothing was created", NULL);
+    return -1;
+}
+
 /* ---- reading products ----------------------------------------------------- */
 
 void
@@ -65,8 +93,8 @@ handle_product_get(arc_req *r)
         arc_respond_failure(r, e);
         return;
     }
-    arc_resp_header_str(r, "ETag", etag.ptr, etag.len);
-    if (etag_list_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), etag.ptr, etag.len, true)) {
+    arc_respond_header_str(r, "ETag", etag.ptr, etag.len);
+    if (arc_precond_matches(arc_req_header(r, "HTTP_IF_NONE_MATCH"), etag.ptr, etag.len, true)) {
         arc_respond_empty(r, 304);
         return;
     }
@@ -106,9 +134,9 @@ handle_product_list(arc_req *r)
         while (i < SORT_COUNT && strcmp(sort_names[i], sort_name) != 0)
             i++;
         if (i == SORT_COUNT)
-            arc_field_error(&fields, "sort",
-                            "must be one of name, -name, price, -price, "
-                            "created, -created");
+            arc_json_field_error(&fields, "sort",
+                                 "must be one of name, -name, price, -price, "
+                                 "created, -created");
         else
             sort = (enum product_sort)i;
     }
@@ -199,7 +227,7 @@ handle_product_export(arc_req *r)
         arc_buf_printf(out, "],\"next_after\":%lld}", (long long)st.last_id);
     else
         arc_buf_append_str(out, "],\"next_after\":null}");
-    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_raw(r, 200, NULL, out->ptr, out->len);
 }
 
@@ -222,9 +250,9 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
             in->sku = (arc_str){s, len};
             in->set |= F_SKU;
         } else {
-            arc_field_error(fields, "sku",
-                            "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', "
-                            "'_' and '-'");
+            arc_json_field_error(fields, "sku",
+                                 "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', "
+                                 "'_' and '-'");
         }
     }
     if (arc_json_string(body, "name", req, 1, PRODUCT_NAME_MAX, &s, &len, fields) == ARC_FIELD_OK) {
@@ -243,7 +271,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
             in->currency = (arc_str){s, len};
             in->set |= F_CURRENCY;
         } else {
-            arc_field_error(fields, "currency", "must be an active ISO 4217 code such as EUR");
+            arc_json_field_error(fields, "currency", "must be an active ISO 4217 code such as EUR");
         }
     }
     if (arc_json_bool(body, "active", 0, &in->active, fields) == ARC_FIELD_OK)
@@ -252,7 +280,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
         if (arc_json_int(body, "on_hand", 0, 0, ON_HAND_MAX, &in->on_hand, fields) == ARC_FIELD_OK)
             in->set |= F_ON_HAND;
     } else if (json_object_object_get_ex(body, "on_hand", NULL)) {
-        arc_field_error(fields, "on_hand", "is set with PUT /api/v1/products/{id}/inventory");
+        arc_json_field_error(fields, "on_hand", "is set with PUT /api/v1/products/{id}/inventory");
     }
 
     int rc = arc_json_string(body, "category", ARC_NULLABLE, 1, SLUG_MAX, &s, &len, fields);
@@ -264,7 +292,7 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
         enum arc_err e =
             arc_slug_valid(s, len) ? store_category_find(c->db, s, len, &cat) : ARC_NOT_FOUND;
         if (e == ARC_NOT_FOUND) {
-            arc_field_error(fields, "category", "no such category");
+            arc_json_field_error(fields, "category", "no such category");
         } else if (e != ARC_OK) {
             json_object_put(*fields);
             *fields = NULL;
@@ -298,7 +326,7 @@ respond_product(arc_req *r, int status, int64_t id, const struct store_writer *w
 {
     char etag[48];
     size_t n = product_etag(id, w->version, etag, sizeof etag);
-    arc_resp_header_str(r, "ETag", etag, n);
+    arc_respond_header_str(r, "ETag", etag, n);
     arc_respond_raw(r, status, NULL, w->doc->ptr, w->doc->len);
 }
 
@@ -307,7 +335,7 @@ handle_product_create(arc_req *r)
 {
     struct catalog *c = r->ctx;
     json_object *body, *fields = NULL;
-    if (!require_admin(r) || arc_req_read_json(r, &body) != 0)
+    if (!require_admin(r) || require_create_precond(r) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     struct product_input in = {0};
     in.description = (arc_str){"", 0};
@@ -322,7 +350,7 @@ handle_product_create(arc_req *r)
     if (product_failed(r, store_product_create(&w, &in, &id)))
         goto out;
     docs_invalidate(c, id);
-    arc_resp_header(r, "Location", "/api/v1/products/%lld", (long long)id);
+    arc_respond_header(r, "Location", "/api/v1/products/%lld", (long long)id);
     respond_product(r, 201, id, &w);
 out:
     json_object_put(body);
@@ -334,7 +362,8 @@ handle_product_update(arc_req *r)
     struct catalog *c = r->ctx;
     int64_t id = r->params[0].i;
     json_object *body, *fields = NULL;
-    if (!require_admin(r) || arc_req_read_json(r, &body) != 0)
+    struct arc_precond pc;
+    if (!require_admin(r) || arc_precond_read(r, &pc) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     struct product_input in = {0};
     if (read_product_fields(r, body, false, &in, &fields) != 0)
@@ -343,15 +372,12 @@ handle_product_update(arc_req *r)
         arc_respond_invalid(r, fields);
         goto out;
     }
-    bool precondition_failed = false;
     struct store_writer w = writer(r);
-    enum arc_err e =
-        store_product_update(&w, id, &in, arc_req_header(r, "HTTP_IF_MATCH"), &precondition_failed);
-    if (product_failed(r, e))
+    w.pc = &pc;
+    if (product_failed(r, store_product_update(&w, id, &in)))
         goto out;
-    if (precondition_failed) {
-        arc_respond_error(r, 412, "precondition_failed",
-                          "the product changed since the ETag in If-Match", NULL);
+    if (w.precondition_failed) {
+        precondition_failed(r, &pc);
         goto out;
     }
     docs_invalidate(c, id);
@@ -365,11 +391,17 @@ handle_product_delete(arc_req *r)
 {
     struct catalog *c = r->ctx;
     int64_t id = r->params[0].i;
-    if (!require_admin(r))
+    struct arc_precond pc;
+    if (!require_admin(r) || arc_precond_read(r, &pc) != 0)
         return;
     struct store_writer w = writer(r);
+    w.pc = &pc;
     if (product_failed(r, store_product_deactivate(&w, id)))
         return;
+    if (w.precondition_failed) {
+        precondition_failed(r, &pc);
+        return;
+    }
     docs_invalidate(c, id);
     arc_respond_empty(r, 204);
 }
@@ -380,7 +412,8 @@ handle_inventory_put(arc_req *r)
     struct catalog *c = r->ctx;
     int64_t id = r->params[0].i;
     json_object *body, *fields = NULL;
-    if (!require_admin(r) || arc_req_read_json(r, &body) != 0)
+    struct arc_precond pc;
+    if (!require_admin(r) || arc_precond_read(r, &pc) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     int64_t on_hand = 0;
     (void)arc_json_int(body, "on_hand", ARC_REQUIRED, 0, ON_HAND_MAX, &on_hand, &fields);
@@ -391,10 +424,15 @@ handle_inventory_put(arc_req *r)
     }
     bool below_reserved = false;
     struct store_writer w = writer(r);
+    w.pc = &pc;
     if (product_failed(r, store_inventory_set(&w, id, on_hand, &below_reserved)))
         return;
+    if (w.precondition_failed) {
+        precondition_failed(r, &pc);
+        return;
+    }
     if (below_reserved) {
-        arc_field_error(&fields, "on_hand", "must not be below the units already reserved");
+        arc_json_field_error(&fields, "on_hand", "must not be below the units already reserved");
         arc_respond_invalid(r, fields);
         return;
     }
@@ -546,14 +584,14 @@ handle_category_create(arc_req *r)
 {
     struct catalog *c = r->ctx;
     json_object *body, *fields = NULL;
-    if (!require_admin(r) || arc_req_read_json(r, &body) != 0)
+    if (!require_admin(r) || require_create_precond(r) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     const char *slug = NULL, *name = NULL, *parent_slug = NULL;
     size_t slug_len = 0, name_len = 0, parent_len = 0;
     if (arc_json_string(body, "slug", ARC_REQUIRED, 1, SLUG_MAX, &slug, &slug_len, &fields) ==
             ARC_FIELD_OK &&
         !arc_slug_valid(slug, slug_len))
-        arc_field_error(&fields, "slug", "must be 1 to 64 characters of a-z, 0-9 and '-'");
+        arc_json_field_error(&fields, "slug", "must be 1 to 64 characters of a-z, 0-9 and '-'");
     (void)arc_json_string(body, "name", ARC_REQUIRED, 1, CATEGORY_NAME_MAX, &name, &name_len,
                           &fields);
     struct category_row parent;
@@ -564,14 +602,14 @@ handle_category_create(arc_req *r)
                              ? store_category_find(c->db, parent_slug, parent_len, &parent)
                              : ARC_NOT_FOUND;
         if (e == ARC_NOT_FOUND) {
-            arc_field_error(&fields, "parent", "no such category");
+            arc_json_field_error(&fields, "parent", "no such category");
         } else if (e != ARC_OK) {
             json_object_put(fields);
             arc_respond_failure(r, e);
             goto out;
         } else if (path_depth(parent.path) >= CATEGORY_DEPTH_MAX) {
-            arc_field_error(&fields, "parent", "categories nest at most %d levels deep",
-                            CATEGORY_DEPTH_MAX);
+            arc_json_field_error(&fields, "parent", "categories nest at most %d levels deep",
+                                 CATEGORY_DEPTH_MAX);
         } else {
             has_parent = true;
         }
@@ -596,7 +634,7 @@ handle_category_create(arc_req *r)
     snprintf(cat.slug, sizeof cat.slug, "%.*s", (int)slug_len, slug);
     snprintf(cat.name, sizeof cat.name, "%.*s", (int)name_len, name);
     snprintf(cat.parent_slug, sizeof cat.parent_slug, "%s", has_parent ? parent.slug : "");
-    arc_resp_header(r, "Location", "/api/v1/categories/%s", cat.slug);
+    arc_respond_header(r, "Location", "/api/v1/categories/%s", cat.slug);
     respond_category(r, 201, &cat);
 out:
     json_object_put(body);

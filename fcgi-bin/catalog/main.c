@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arcade/events.h>
+#include <arcade/relay.h>
 #include <arcade/httpc.h>
 #include <arcade/log.h>
 #include <arcade/server.h>
 
 /* Without arguments: a FastCGI responder. `arcade-catalog relay`: the
- * service's outbox relay (events.h), supervised like the pools. */
+ * service's outbox relay (relay.h), supervised like the pools. */
 int
 main(int argc, char **argv)
 {

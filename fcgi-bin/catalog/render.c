@@ -64,42 +64,6 @@ product_etag(int64_t id, int64_t version, char *out, size_t outlen)
     return n < 0 ? 0 : (size_t)n;
 }
 
-/* Skips optional whitespace and commas between list elements. */
-static const char *
-skip_list_space(const char *s)
-{
-    while (*s == ' ' || *s == '\t' || *s == ',')
-        s++;
-    return s;
-}
-
-bool
-etag_list_matches(const char *header, const char *etag, size_t etag_len, bool weak_ok)
-{
-    if (header == NULL)
-        return false;
-    const char *s = skip_list_space(header);
-    if (s[0] == '*' && *skip_list_space(s + 1) == '\0')
-        return true;
-    while (*s != '\0') {
-        bool weak = false;
-        if (s[0] == 'W' && s[1] == '/') {
-            weak = true;
-            s += 2;
-        }
-        if (*s != '"')
-            return false; /* malformed list: matches nothing */
-        const char *end = strchr(s + 1, '"');
-        if (end == NULL)
-            return false;
-        size_t len = (size_t)(end - s) + 1;
-        if ((weak_ok || !weak) && len == etag_len && memcmp(s, etag, len) == 0)
-            return true;
-        s = skip_list_space(end + 1);
-    }
-    return false;
-}
-
 /* Active ISO 4217 currency codes, sorted for bsearch. */
 static const char currencies[][4] = {
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",

@@ -4,7 +4,7 @@
  */
 #include "catalog.h"
 
-#include <arcade/events.h>
+#include <arcade/outbox.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -326,6 +326,31 @@ lock_product(arc_db *db, int64_t id, struct lock_row *row)
     return e;
 }
 
+/* The request's preconditions (w->pc) on the row lock_product read. */
+static bool
+precond_holds(const struct store_writer *w, int64_t id, const struct lock_row *row)
+{
+    char etag[48];
+    size_t len = product_etag(id, row->version, etag, sizeof etag);
+    return arc_precond_holds(w->pc, etag, len);
+}
+
+/* Inside the write's transaction: when the request has preconditions, locks
+ * product id for the rest of it and sets w->precondition_failed when they do
+ * not hold. Without any, reads nothing. ARC_NOT_FOUND for an unknown product. */
+static enum arc_err
+check_precond(struct store_writer *w, int64_t id)
+{
+    struct lock_row row;
+    w->precondition_failed = false;
+    if (!arc_precond_present(w->pc))
+        return ARC_OK;
+    enum arc_err e = lock_product(w->db, id, &row);
+    if (e == ARC_OK)
+        w->precondition_failed = !precond_holds(w, id, &row);
+    return e;
+}
+
 static struct arc_db_param
 flag(const struct product_input *in, unsigned f)
 {
@@ -333,8 +358,7 @@ flag(const struct product_input *in, unsigned f)
 }
 
 static enum arc_err
-update_once(struct store_writer *w, int64_t id, const struct product_input *in,
-            const char *if_match, bool *precondition_failed)
+update_once(struct store_writer *w, int64_t id, const struct product_input *in)
 {
     struct lock_row row;
     enum arc_err e = arc_db_begin(w->db);
@@ -343,14 +367,10 @@ update_once(struct store_writer *w, int64_t id, const struct product_input *in,
     e = lock_product(w->db, id, &row);
     if (e != ARC_OK)
         return finish(w->db, e);
-    if (if_match != NULL) {
-        char etag[48];
-        size_t len = product_etag(id, row.version, etag, sizeof etag);
-        if (!etag_list_matches(if_match, etag, len, false)) {
-            *precondition_failed = true;
-            arc_db_rollback(w->db);
-            return ARC_OK;
-        }
+    w->precondition_failed = !precond_holds(w, id, &row);
+    if (w->precondition_failed) {
+        arc_db_rollback(w->db);
+        return ARC_OK;
     }
     struct arc_db_param p[] = {
         flag(in, F_SKU),         ARC_DB_P_STRN(in->sku.ptr, in->sku.len),
@@ -369,11 +389,9 @@ update_once(struct store_writer *w, int64_t id, const struct product_input *in,
 }
 
 enum arc_err
-store_product_update(struct store_writer *w, int64_t id, const struct product_input *in,
-                     const char *if_match, bool *precondition_failed)
+store_product_update(struct store_writer *w, int64_t id, const struct product_input *in)
 {
-    *precondition_failed = false;
-    RETURN_RETRYING(update_once(w, id, in, if_match, precondition_failed));
+    RETURN_RETRYING(update_once(w, id, in));
 }
 
 /* After a conditional update touched no row: ARC_NOT_FOUND for an unknown
@@ -396,6 +414,11 @@ inventory_once(struct store_writer *w, int64_t id, int64_t on_hand, bool *below_
     enum arc_err e = arc_db_begin(w->db);
     if (e != ARC_OK)
         return e;
+    e = check_precond(w, id);
+    if (e != ARC_OK || w->precondition_failed) {
+        arc_db_rollback(w->db);
+        return e;
+    }
     e = arc_db_exec(w->db, ST_INVENTORY_SET, p, 3, &affected, NULL);
     if (e == ARC_OK && affected == 1)
         return finish(w->db, emit(w, id, "inventory.changed"));
@@ -422,6 +445,11 @@ deactivate_once(struct store_writer *w, int64_t id)
     enum arc_err e = arc_db_begin(w->db);
     if (e != ARC_OK)
         return e;
+    e = check_precond(w, id);
+    if (e != ARC_OK || w->precondition_failed) {
+        arc_db_rollback(w->db);
+        return e;
+    }
     e = arc_db_exec(w->db, ST_PRODUCT_DEACTIVATE, p, 1, &affected, NULL);
     if (e == ARC_OK && affected == 1)
         return finish(w->db, emit(w, id, "product.deleted"));

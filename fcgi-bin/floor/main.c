@@ -33,18 +33,25 @@ on_term(int sig)
 int
 main(void)
 {
+    static const int stop_signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
     static char head[128];
     size_t body_len = sizeof BODY - 1;
     int head_len;
     FCGX_Request req;
     struct sigaction sa;
 
-    /* No SA_RESTART: a blocked accept() returns so that the loop can end. */
+    /* Every signal a supervisor may send for a graceful stop, as the services'
+     * accept loop does (shared/src/server.c): TERM and INT, USR1 (libfcgi's
+     * convention), HUP, and QUIT, which Debian's multiwatch 1.0 sends its
+     * children when told -s TERM. No SA_RESTART: a blocked accept() returns so
+     * that the loop can end. */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++) {
+        if (sigaction(stop_signals[i], &sa, NULL) != 0)
+            return 1;
+    }
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 

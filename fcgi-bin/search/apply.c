@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include <arcade/events.h>
+#include <arcade/consumer.h>
 #include <arcade/log.h>
 
 /* Every catalog event carries the whole product document (and its category

@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arcade/events.h>
 #include <arcade/json.h>
-#include <arcade/service.h>
+#include <arcade/health.h>
 
 /* An empty value counts as absent: forms send "?q=&category=". */
 static const char *
@@ -28,8 +27,8 @@ int_param(json_object **fields, const char *key, const char *v, int64_t min, int
     if (v == NULL)
         return;
     if (parse_int(v, &n) != 0 || n < min || n > max) {
-        arc_field_error(fields, key, "must be an integer from %lld to %lld", (long long)min,
-                        (long long)max);
+        arc_json_field_error(fields, key, "must be an integer from %lld to %lld", (long long)min,
+                             (long long)max);
         return;
     }
     *out = n;
@@ -40,7 +39,7 @@ text_param(json_object **fields, const char *key, const char *v, bool *ok)
 {
     *ok = v == NULL || arc_utf8_chars(v, strlen(v)) <= Q_MAX_CHARS;
     if (!*ok)
-        arc_field_error(fields, key, "must be at most %d characters", Q_MAX_CHARS);
+        arc_json_field_error(fields, key, "must be at most %d characters", Q_MAX_CHARS);
 }
 
 /* Reads and checks every parameter of GET /search into p. Returns 0, or -1
@@ -63,24 +62,24 @@ read_search_params(arc_req *r, struct search_params *p, int64_t *page, int64_t *
     if (ok && q != NULL)
         text_query_parse(q, strlen(q), &p->text);
     if (category != NULL && !arc_slug_valid(category, strlen(category)))
-        arc_field_error(&fields, "category", "must be a category slug (a-z, 0-9 and '-')");
+        arc_json_field_error(&fields, "category", "must be a category slug (a-z, 0-9 and '-')");
     p->category = category;
     p->min_price = 0;
     p->max_price = PRICE_MAX;
     int_param(&fields, "min_price", v[2], 0, PRICE_MAX, &p->min_price);
     int_param(&fields, "max_price", v[3], 0, PRICE_MAX, &p->max_price);
     if (p->min_price > p->max_price)
-        arc_field_error(&fields, "max_price", "must not be below min_price");
+        arc_json_field_error(&fields, "max_price", "must not be below min_price");
     if (in_stock != NULL) {
         if (strcmp(in_stock, "true") == 0)
             p->in_stock = true;
         else if (strcmp(in_stock, "false") != 0)
-            arc_field_error(&fields, "in_stock", "must be true or false");
+            arc_json_field_error(&fields, "in_stock", "must be true or false");
     }
     /* Relevance needs words; without them the newest come first. */
     p->sort = p->text.mode == TEXT_NONE ? SORT_NEWEST : SORT_RELEVANCE;
     if (sort != NULL && sort_parse(sort, &p->sort) != 0)
-        arc_field_error(&fields, "sort", "must be one of relevance, price, -price, newest");
+        arc_json_field_error(&fields, "sort", "must be one of relevance, price, -price, newest");
     if (p->sort == SORT_RELEVANCE && p->text.mode == TEXT_NONE)
         p->sort = SORT_NEWEST;
     *page = 1;
@@ -88,15 +87,15 @@ read_search_params(arc_req *r, struct search_params *p, int64_t *page, int64_t *
     int_param(&fields, "page", v[6], 1, 1000000000, page);
     int64_t n;
     if (v[7] != NULL && (parse_int(v[7], &n) != 0 || n < 1))
-        arc_field_error(&fields, "per_page", "must be a positive integer");
+        arc_json_field_error(&fields, "per_page", "must be a positive integer");
     else if (v[7] != NULL)
         *per_page = n;
     if (*per_page > PER_PAGE_MAX)
         *per_page = PER_PAGE_MAX;
     if ((*page - 1) * *per_page >= RESULT_WINDOW)
-        arc_field_error(&fields, "page",
-                        "only the first %d results can be paged through: narrow the search",
-                        RESULT_WINDOW);
+        arc_json_field_error(&fields, "page",
+                             "only the first %d results can be paged through: narrow the search",
+                             RESULT_WINDOW);
     if (fields != NULL) {
         arc_respond_error(r, 400, "invalid_parameter", "invalid query parameter", fields);
         return -1;

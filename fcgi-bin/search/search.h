@@ -17,7 +17,7 @@
 #include <arcade/cache.h>
 #include <arcade/config.h>
 #include <arcade/db.h>
-#include <arcade/http.h>
+#include <arcade/respond.h>
 #include <arcade/ident.h>
 #include <arcade/router.h>
 

@@ -13,7 +13,7 @@
 
 #include <arcade/json.h>
 #include <arcade/log.h>
-#include <arcade/service.h>
+#include <arcade/health.h>
 
 /* ---- common answers --------------------------------------------------------- */
 
@@ -27,7 +27,7 @@ not_found(arc_req *r, const char *what)
 static void
 hashing_busy(arc_req *r)
 {
-    arc_resp_header(r, "Retry-After", "1");
+    arc_respond_header(r, "Retry-After", "1");
     arc_respond_error(r, 503, "unavailable", "too many password checks at once, try again", NULL);
 }
 
@@ -140,7 +140,7 @@ respond_user(arc_req *r, int status, int64_t id)
         arc_respond_failure(r, e);
         return;
     }
-    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_raw(r, status, NULL, doc.body.ptr, doc.body.len);
 }
 
@@ -183,7 +183,7 @@ read_new_password(json_object *body, const char *key, unsigned flags, const char
     }
     const char *problem = password_problem(*pw, *len);
     if (problem != NULL) {
-        arc_field_error(fields, key, "%s", problem);
+        arc_json_field_error(fields, key, "%s", problem);
         *pw = NULL;
     }
 }
@@ -203,7 +203,7 @@ handle_user_create(arc_req *r)
     if (arc_json_string(body, "email", ARC_REQUIRED, 1, EMAIL_MAX + 64, &email, &email_len,
                         &fields) == ARC_FIELD_OK &&
         (email_len >= sizeof norm || !email_normalize(email, email_len, norm, &norm_len)))
-        arc_field_error(&fields, "email", "must be an email address such as ada@example.com");
+        arc_json_field_error(&fields, "email", "must be an email address such as ada@example.com");
     read_new_password(body, "password", ARC_REQUIRED, &pw, &pw_len, &fields);
     (void)arc_json_string(body, "name", ARC_REQUIRED, 1, USER_NAME_MAX, &name, &name_len, &fields);
     /* A "role" member is ignored: every new account is a customer. */
@@ -228,7 +228,7 @@ handle_user_create(arc_req *r)
         arc_respond_failure(r, e);
         goto out;
     }
-    arc_resp_header(r, "Location", "/api/v1/users/%lld", (long long)id);
+    arc_respond_header(r, "Location", "/api/v1/users/%lld", (long long)id);
     respond_user(r, 201, id);
 out:
     json_object_put(body);
@@ -271,7 +271,7 @@ check_current_password(arc_req *r, const struct arc_principal *who, const char *
         return -1;
     }
     if (retry_after > 0) {
-        arc_resp_header(r, "Retry-After", "%lld", (long long)retry_after);
+        arc_respond_header(r, "Retry-After", "%lld", (long long)retry_after);
         arc_respond_error(r, 429, "too_many_requests", "too many failed attempts, try again later",
                           NULL);
         return -1;
@@ -285,7 +285,7 @@ check_current_password(arc_req *r, const struct arc_principal *who, const char *
             return -1;
         }
         json_object *fields = NULL;
-        arc_field_error(&fields, "current_password", "is wrong");
+        arc_json_field_error(&fields, "current_password", "is wrong");
         arc_respond_invalid(r, fields);
         return -1;
     }
@@ -312,9 +312,9 @@ handle_me_update(arc_req *r)
     if (changing_password) {
         if (arc_json_string(body, "current_password", ARC_SECRET, 0, PASSWORD_MAX, &current,
                             &current_len, &fields) == ARC_FIELD_ABSENT)
-            arc_field_error(&fields, "current_password", "is required to change the password");
+            arc_json_field_error(&fields, "current_password", "is required to change the password");
     } else if (json_object_object_get_ex(body, "current_password", NULL)) {
-        arc_field_error(&fields, "current_password", "is only accepted with password");
+        arc_json_field_error(&fields, "current_password", "is only accepted with password");
     }
     if (fields != NULL) {
         arc_respond_invalid(r, fields);
@@ -389,7 +389,7 @@ handle_user_list(arc_req *r)
     json_object_object_add(o, "page", json_object_new_int64(page));
     json_object_object_add(o, "per_page", json_object_new_int64(per_page));
     json_object_object_add(o, "total", json_object_new_int64(total));
-    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_json(r, 200, o);
 }
 
@@ -415,7 +415,7 @@ handle_user_update(arc_req *r)
     if (arc_json_string(body, "role", ARC_REQUIRED, 1, 16, &s, &len, &fields) == ARC_FIELD_OK) {
         role = arc_role_parse(s, len);
         if (role == ARC_ROLE_NONE)
-            arc_field_error(&fields, "role", "must be customer or admin");
+            arc_json_field_error(&fields, "role", "must be customer or admin");
     }
     json_object_put(body);
     if (fields != NULL) {
@@ -442,7 +442,7 @@ static void
 invalid_credentials(arc_req *r)
 {
     /* Every 401 names the scheme (RFC 9110), this one included. */
-    arc_resp_header(r, "WWW-Authenticate", "Bearer realm=\"arcade\"");
+    arc_respond_header(r, "WWW-Authenticate", "Bearer realm=\"arcade\"");
     arc_respond_error(r, 401, "invalid_credentials", "email or password is wrong", NULL);
 }
 
@@ -486,7 +486,7 @@ respond_new_session(arc_req *r, const struct user_row *row)
     json_object_object_add(o, "expires_at", json_object_new_string(expires));
     json_object_object_add(o, "user", user_json(row));
     sodium_memzero(token, sizeof token);
-    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_json(r, 201, o);
 }
 
@@ -526,7 +526,7 @@ handle_session_create(arc_req *r)
         goto out;
     }
     if (retry_after > 0) {
-        arc_resp_header(r, "Retry-After", "%lld", (long long)retry_after);
+        arc_respond_header(r, "Retry-After", "%lld", (long long)retry_after);
         arc_respond_error(r, 429, "too_many_requests", "too many failed logins, try again later",
                           NULL);
         goto out;
@@ -599,7 +599,7 @@ handle_internal_session(arc_req *r)
     struct arc_principal p;
     enum arc_err e = token != NULL ? resolve_session(u, token, len, &p) : ARC_NOT_FOUND;
     if (e == ARC_NOT_FOUND) {
-        arc_resp_header(r, "WWW-Authenticate", "Bearer realm=\"arcade\"");
+        arc_respond_header(r, "WWW-Authenticate", "Bearer realm=\"arcade\"");
         arc_respond_error(r, 401, "unauthorized", "unknown, expired or ended session", NULL);
         return;
     }
@@ -611,7 +611,7 @@ handle_internal_session(arc_req *r)
     json_object_object_add(o, "user_id", json_object_new_int64(p.user_id));
     json_object_object_add(o, "role", json_object_new_string(arc_role_name(p.role)));
     json_object_object_add(o, "expires_at", json_object_new_int64(p.expires_at));
-    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_json(r, 200, o);
 }
 
@@ -645,7 +645,7 @@ handle_address_list(arc_req *r)
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "items", items);
-    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_json(r, 200, o);
 }
 
@@ -665,7 +665,7 @@ respond_address(arc_req *r, int status, int64_t user_id, int64_t id)
         arc_respond_failure(r, e);
         return;
     }
-    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_json(r, status, o);
 }
 
@@ -709,15 +709,15 @@ handle_address_create(arc_req *r)
         if (country_known(s, len))
             a.country = (arc_str){s, len};
         else
-            arc_field_error(&fields, "country",
-                            "must be an ISO 3166-1 alpha-2 code in upper case, such as DE");
+            arc_json_field_error(&fields, "country",
+                                 "must be an ISO 3166-1 alpha-2 code in upper case, such as DE");
     }
     if (arc_json_string(body, "phone", 0, 0, SIZE_MAX, &s, &len, &fields) == ARC_FIELD_OK) {
         if (phone_valid(s, len))
             a.phone = (arc_str){s, len};
         else
-            arc_field_error(&fields, "phone",
-                            "must be at most 32 characters of digits, spaces and + - ( ) .");
+            arc_json_field_error(&fields, "phone",
+                                 "must be at most 32 characters of digits, spaces and + - ( ) .");
     }
     if (fields != NULL) {
         arc_respond_invalid(r, fields);
@@ -732,12 +732,13 @@ handle_address_create(arc_req *r)
     }
     if (full) {
         json_object *limit = NULL;
-        arc_field_error(&limit, "addresses",
-                        "an account has at most %d addresses; delete one first", ADDRESSES_MAX);
+        arc_json_field_error(&limit, "addresses",
+                             "an account has at most %d addresses; delete one first",
+                             ADDRESSES_MAX);
         arc_respond_invalid(r, limit);
         goto out;
     }
-    arc_resp_header(r, "Location", "/api/v1/users/me/addresses/%lld", (long long)id);
+    arc_respond_header(r, "Location", "/api/v1/users/me/addresses/%lld", (long long)id);
     respond_address(r, 201, who.user_id, id);
 out:
     json_object_put(body);

@@ -10,7 +10,7 @@
 #include <arcade/config.h>
 #include <arcade/db.h>
 #include <arcade/doccache.h>
-#include <arcade/http.h>
+#include <arcade/respond.h>
 #include <arcade/password.h>
 #include <arcade/router.h>
 

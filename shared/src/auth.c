@@ -16,6 +16,7 @@
 #include "arcade/httpc.h"
 #include "arcade/json.h"
 #include "arcade/log.h"
+#include "arcade/respond.h"
 #include "internal/http_internal.h"
 
 #define REALM "Bearer realm=\"arcade\""
@@ -251,10 +252,10 @@ static int
 deny(arc_req *r, bool sent)
 {
     if (sent) {
-        arc_resp_header(r, "WWW-Authenticate", REALM ", error=\"invalid_token\"");
+        arc_respond_header(r, "WWW-Authenticate", REALM ", error=\"invalid_token\"");
         arc_respond_error(r, 401, "unauthorized", "invalid credentials", NULL);
     } else {
-        arc_resp_header(r, "WWW-Authenticate", REALM);
+        arc_respond_header(r, "WWW-Authenticate", REALM);
         arc_respond_error(r, 401, "unauthorized", "authentication required", NULL);
     }
     return -1;
@@ -311,7 +312,7 @@ arc_auth_identify(arc_req *r, const struct arc_auth *a, struct arc_principal *wh
     case ARC_NOT_FOUND:
         return deny(r, true);
     default:
-        arc_resp_header(r, "Retry-After", "1");
+        arc_respond_header(r, "Retry-After", "1");
         arc_respond_error(r, 503, "unavailable", "cannot check the session now; retry shortly",
                           NULL);
         return -1;

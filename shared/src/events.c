@@ -1,6 +1,6 @@
 /*
  * events.c - the transactional outbox, its relay, and the consumer loop with
- * its inbox (see events.h and docs/events.md for the contract).
+ * its inbox (see outbox.h, relay.h, consumer.h and docs/events.md for the contract).
  *
  * Both long-running loops are single-threaded and stop at a safe point: a
  * stop signal only sets a flag, which is looked at between batches (relay)
@@ -8,7 +8,10 @@
  * so a stop takes effect quickly, and each wait on the broker also answers
  * its heartbeats.
  */
-#include "arcade/events.h"
+#include "arcade/amqp.h"
+#include "arcade/consumer.h"
+#include "arcade/outbox.h"
+#include "arcade/relay.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -10,11 +10,11 @@
  */
 #include "arcade/json.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "arcade/buf.h"
-#include "arcade/http.h"
 
 /* --- UTF-8 ----------------------------------------------------------------------- */
 
@@ -349,7 +349,7 @@ field_lookup(json_object *obj, const char *key, unsigned flags, json_object **va
     json_object *v = NULL;
     if (obj == NULL || !json_object_object_get_ex(obj, key, &v)) {
         if (flags & ARC_REQUIRED) {
-            arc_field_error(fields, key, "is required");
+            arc_json_field_error(fields, key, "is required");
             return -1;
         }
         return ARC_FIELD_ABSENT;
@@ -357,7 +357,7 @@ field_lookup(json_object *obj, const char *key, unsigned flags, json_object **va
     if (v == NULL) {
         if (flags & ARC_NULLABLE)
             return ARC_FIELD_NULL;
-        arc_field_error(fields, key, "must not be null");
+        arc_json_field_error(fields, key, "must not be null");
         return -1;
     }
     *val = v;
@@ -454,25 +454,25 @@ arc_json_string(json_object *obj, const char *key, unsigned flags, size_t min_ch
     if (rc != FIELD_PRESENT)
         return rc;
     if (!json_object_is_type(v, json_type_string)) {
-        arc_field_error(fields, key, "must be a string");
+        arc_json_field_error(fields, key, "must be a string");
         return -1;
     }
     const char *s = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     const char *problem = text_problem(s, len, flags);
     if (problem != NULL) {
-        arc_field_error(fields, key, "%s", problem);
+        arc_json_field_error(fields, key, "%s", problem);
         return -1;
     }
     size_t chars = arc_utf8_chars(s, len);
     if (chars < min_chars) {
-        arc_field_error(fields, key, "must be at least %zu character%s", min_chars,
-                        plural(min_chars));
+        arc_json_field_error(fields, key, "must be at least %zu character%s", min_chars,
+                             plural(min_chars));
         return -1;
     }
     if (chars > max_chars) {
-        arc_field_error(fields, key, "must be at most %zu character%s", max_chars,
-                        plural(max_chars));
+        arc_json_field_error(fields, key, "must be at most %zu character%s", max_chars,
+                             plural(max_chars));
         return -1;
     }
     if (out != NULL)
@@ -491,7 +491,7 @@ arc_json_int(json_object *obj, const char *key, unsigned flags, int64_t min, int
     if (rc != FIELD_PRESENT)
         return rc;
     if (!json_object_is_type(v, json_type_int)) {
-        arc_field_error(fields, key, "must be an integer");
+        arc_json_field_error(fields, key, "must be an integer");
         return -1;
     }
     /* json-c keeps integers above INT64_MAX as uint64 (get_int64 clamps them to
@@ -499,8 +499,8 @@ arc_json_int(json_object *obj, const char *key, unsigned flags, int64_t min, int
     int64_t n = json_object_get_int64(v);
     bool beyond = n == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX;
     if (beyond || n < min || n > max) {
-        arc_field_error(fields, key, "must be between %lld and %lld", (long long)min,
-                        (long long)max);
+        arc_json_field_error(fields, key, "must be between %lld and %lld", (long long)min,
+                             (long long)max);
         return -1;
     }
     *out = n;
@@ -515,9 +515,30 @@ arc_json_bool(json_object *obj, const char *key, unsigned flags, bool *out, json
     if (rc != FIELD_PRESENT)
         return rc;
     if (!json_object_is_type(v, json_type_boolean)) {
-        arc_field_error(fields, key, "must be a boolean");
+        arc_json_field_error(fields, key, "must be a boolean");
         return -1;
     }
     *out = json_object_get_boolean(v) != 0;
     return ARC_FIELD_OK;
+}
+
+void
+arc_json_field_error(json_object **fields, const char *name, const char *fmt, ...)
+{
+    if (fields == NULL)
+        return;
+    if (*fields != NULL && json_object_object_get_ex(*fields, name, NULL))
+        return; /* the first message for a field wins */
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (*fields == NULL)
+        *fields = json_object_new_object();
+    json_object *v = json_object_new_string(msg);
+    if (*fields == NULL || v == NULL || json_object_object_add(*fields, name, v) != 0)
+        json_object_put(v);
 }

@@ -15,6 +15,7 @@
 
 #include "arcade/json.h"
 #include "arcade/log.h"
+#include "arcade/respond.h"
 #include "internal/http_internal.h"
 #include "internal/log_internal.h"
 
@@ -119,8 +120,8 @@ route_and_run(const struct arc_service *svc, arc_req *r)
         return;
     case ARC_ROUTE_BAD_METHOD: {
         char methods[64];
-        arc_methods_format(allow, methods, sizeof methods);
-        arc_resp_header(r, "Allow", "%s", methods);
+        arc_http_methods_format(allow, methods, sizeof methods);
+        arc_respond_header(r, "Allow", "%s", methods);
         arc_respond_error(r, 405, "method_not_allowed", "method not allowed for this resource",
                           NULL);
         return;

@@ -26,7 +26,7 @@
 #include <json-c/json.h>
 
 #include "arcade/amqp.h"
-#include "arcade/events.h"
+#include "arcade/config.h"
 #include "arcade/log.h"
 
 #define QUEUE_MAX 200

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arcade/http.h"
+#include "arcade/respond.h"
 #include "arcade/json.h"
 #include "fake_fcgx.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arcade/http.h"
+#include "arcade/respond.h"
 #include "arcade/json.h"
 #include "internal/http_internal.h"
 

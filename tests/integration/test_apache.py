@@ -76,6 +76,19 @@ class ApacheTests(ArcadeTestCase):
                         shutdown_write=True)
         self.assertEqual(r.status, 400, r)
 
+    def test_empty_if_match_is_400(self):
+        # Apache passes an empty header on (lighttpd drops it: test_preconditions).
+        p = post(PRODUCTS, product_body(on_hand=1), headers=admin_headers(), base=self.base)
+        self.assertStatus(p, 201)
+        for header in ("If-Match", "If-None-Match"):
+            with self.subTest(header=header):
+                r = request("PUT", product_path(p.json["id"]) + "/inventory",
+                            json_body={"on_hand": 2}, headers=admin_headers({header: ""}),
+                            base=self.base)
+                err = self.assertError(r, 400, "invalid_header")
+                self.assertIn(header, err["message"])
+        self.assertEqual(get(product_path(p.json["id"]), base=self.base).json["stock"], 1)
+
     def test_post_with_admin_key(self):
         cat = create_category(base=self.base)
         body = product_body(category=cat["slug"], name="Via Apache ☕")

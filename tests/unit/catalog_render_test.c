@@ -1,6 +1,6 @@
 /*
  * catalog_render_test.c - the catalog's pure functions: product JSON, ETags,
- * If-(None-)Match lists and field syntax rules.
+ * If-(None-)Match lists on them (shared precond.c) and field syntax rules.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,20 +109,20 @@ etag_format_and_matching(void **state)
     assert_string_equal(etag, "\"p42-v7\"");
     assert_int_equal(n, 8);
 
-    assert_true(etag_list_matches("\"p42-v7\"", etag, n, false));
-    assert_true(etag_list_matches("*", etag, n, false));
-    assert_true(etag_list_matches(" * ", etag, n, false));
-    assert_true(etag_list_matches("\"a\", \"p42-v7\"", etag, n, false));
-    assert_true(etag_list_matches("\"a\",\"p42-v7\"", etag, n, false));
-    assert_false(etag_list_matches("\"p42-v6\"", etag, n, false));
-    assert_false(etag_list_matches("\"p42-v7", etag, n, false));
-    assert_false(etag_list_matches("p42-v7", etag, n, false));
-    assert_false(etag_list_matches("", etag, n, false));
-    assert_false(etag_list_matches(NULL, etag, n, false));
-    assert_false(etag_list_matches("\"p42-v70\"", etag, n, false));
+    assert_true(arc_precond_matches("\"p42-v7\"", etag, n, false));
+    assert_true(arc_precond_matches("*", etag, n, false));
+    assert_true(arc_precond_matches(" * ", etag, n, false));
+    assert_true(arc_precond_matches("\"a\", \"p42-v7\"", etag, n, false));
+    assert_true(arc_precond_matches("\"a\",\"p42-v7\"", etag, n, false));
+    assert_false(arc_precond_matches("\"p42-v6\"", etag, n, false));
+    assert_false(arc_precond_matches("\"p42-v7", etag, n, false));
+    assert_false(arc_precond_matches("p42-v7", etag, n, false));
+    assert_false(arc_precond_matches("", etag, n, false));
+    assert_false(arc_precond_matches(NULL, etag, n, false));
+    assert_false(arc_precond_matches("\"p42-v70\"", etag, n, false));
     /* Weak tags: If-None-Match compares weakly, If-Match strongly. */
-    assert_true(etag_list_matches("W/\"p42-v7\"", etag, n, true));
-    assert_false(etag_list_matches("W/\"p42-v7\"", etag, n, false));
+    assert_true(arc_precond_matches("W/\"p42-v7\"", etag, n, true));
+    assert_false(arc_precond_matches("W/\"p42-v7\"", etag, n, false));
 }
 
 static void

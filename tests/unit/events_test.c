@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arcade/events.h"
+#include "arcade/event.h"
+#include "arcade/outbox.h"
 #include "arcade/log.h"
 
 #define ENVELOPE(id, version, data)                                                                \

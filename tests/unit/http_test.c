@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arcade/http.h"
+#include "arcade/json.h"
+#include "arcade/respond.h"
 #include "fake_fcgx.h"
 #include "internal/http_internal.h"
 
@@ -143,23 +144,23 @@ test_status_and_methods(void **state)
     static const int codes[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 409,
                                 412, 413, 415, 422, 429, 500, 502, 503, 504};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-        assert_string_not_equal(arc_status_text(codes[i]), "Unknown");
-    assert_string_equal(arc_status_text(404), "Not Found");
-    assert_string_equal(arc_status_text(422), "Unprocessable Content");
-    assert_string_equal(arc_status_text(299), "Unknown");
+        assert_string_not_equal(arc_http_status_text(codes[i]), "Unknown");
+    assert_string_equal(arc_http_status_text(404), "Not Found");
+    assert_string_equal(arc_http_status_text(422), "Unprocessable Content");
+    assert_string_equal(arc_http_status_text(299), "Unknown");
 
     char out[64];
-    arc_methods_format(ARC_GET, out, sizeof out);
+    arc_http_methods_format(ARC_GET, out, sizeof out);
     assert_string_equal(out, "GET, HEAD");
-    arc_methods_format(ARC_DELETE | ARC_POST | ARC_GET | ARC_OPTIONS | ARC_PATCH | ARC_PUT, out,
-                       sizeof out);
+    arc_http_methods_format(ARC_DELETE | ARC_POST | ARC_GET | ARC_OPTIONS | ARC_PATCH | ARC_PUT,
+                            out, sizeof out);
     assert_string_equal(out, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
-    arc_methods_format(ARC_PUT, out, sizeof out);
+    arc_http_methods_format(ARC_PUT, out, sizeof out);
     assert_string_equal(out, "PUT");
-    arc_methods_format(0, out, sizeof out);
+    arc_http_methods_format(0, out, sizeof out);
     assert_string_equal(out, "");
     char small[8];
-    arc_methods_format(ARC_GET | ARC_POST, small, sizeof small);
+    arc_http_methods_format(ARC_GET | ARC_POST, small, sizeof small);
     assert_true(strlen(small) < sizeof small);
 }
 
@@ -238,9 +239,9 @@ test_respond_json_and_error(void **state)
 
     rq_init(&q, ARC_GET);
     json_object *fields = NULL;
-    arc_field_error(&fields, "price", "must be at least %d", 0);
-    arc_field_error(&fields, "price", "ignored: the first message wins");
-    arc_field_error(&fields, "name", "is required");
+    arc_json_field_error(&fields, "price", "must be at least %d", 0);
+    arc_json_field_error(&fields, "price", "ignored: the first message wins");
+    arc_json_field_error(&fields, "name", "is required");
     arc_respond_invalid(&q.r, fields);
     const char *out = fake_output(&q.f);
     assert_non_null(strstr(out, "Status: 422 Unprocessable Content\r\n"));
@@ -284,7 +285,7 @@ test_respond_head_raw_empty(void **state)
     rq_cleanup(&q);
 
     rq_init(&q, ARC_GET);
-    arc_resp_header(&q.r, "ETag", "\"p%d-v%d\"", 4, 2);
+    arc_respond_header(&q.r, "ETag", "\"p%d-v%d\"", 4, 2);
     arc_respond_raw(&q.r, 304, NULL, "ignored", 7);
     assert_string_equal(fake_output(&q.f), "Status: 304 Not Modified\r\n"
                                            "X-Content-Type-Options: nosniff\r\n"
@@ -293,7 +294,7 @@ test_respond_head_raw_empty(void **state)
 
     /* header injection: CR/LF in a value cannot start a new header */
     rq_init(&q, ARC_GET);
-    arc_resp_header(&q.r, "Location", "/x\r\nSet-Cookie: a=b");
+    arc_respond_header(&q.r, "Location", "/x\r\nSet-Cookie: a=b");
     arc_respond_empty(&q.r, 204);
     assert_string_equal(fake_output(&q.f),
                         "Status: 204 No Content\r\nX-Content-Type-Options: nosniff\r\n"
@@ -497,14 +498,14 @@ test_security_headers(void **state)
     /* The handler said it already: not twice. */
     rq_init(&q, ARC_GET);
     fake_env(&q.f, "HTTP_AUTHORIZATION", "Bearer k");
-    arc_resp_header(&q.r, "Cache-Control", "no-store");
+    arc_respond_header(&q.r, "Cache-Control", "no-store");
     arc_respond_json(&q.r, 200, NULL);
     head_of(&q, head, sizeof head);
     assert_int_equal(count(head, "Cache-Control"), 1);
     rq_cleanup(&q);
 
     rq_init(&q, ARC_GET);
-    arc_resp_header(&q.r, "Cache-Control", "private, max-age=5");
+    arc_respond_header(&q.r, "Cache-Control", "private, max-age=5");
     arc_respond_error(&q.r, 404, "x", "y", NULL);
     head_of(&q, head, sizeof head);
     assert_int_equal(count(head, "Cache-Control"), 1);

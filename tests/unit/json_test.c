@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "arcade/buf.h"
-#include "arcade/http.h"
+#include "arcade/respond.h"
 #include "arcade/json.h"
 
 static json_object *

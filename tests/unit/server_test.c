@@ -14,6 +14,7 @@
 
 #include "arcade/json.h"
 #include "arcade/log.h"
+#include "arcade/respond.h"
 #include "arcade/server.h"
 #include "fake_fcgx.h"
 
@@ -40,7 +41,7 @@ h_create(arc_req *r)
     json_object *body;
     if (arc_req_read_json(r, &body) != 0)
         return;
-    arc_resp_header(r, "Location", "/products/%d", 7);
+    arc_respond_header(r, "Location", "/products/%d", 7);
     arc_respond_json(r, 201, body);
 }
 

@@ -20,7 +20,7 @@
 #define ARCADE_AUTH_H
 
 #include "arcade/cache.h"
-#include "arcade/http.h"
+#include "arcade/req.h"
 
 enum arc_role { ARC_ROLE_NONE = 0, ARC_ROLE_CUSTOMER, ARC_ROLE_ADMIN };
 

@@ -59,6 +59,11 @@ bool arc_utf8_valid(const char *s, size_t len);
  * validation and the given depth limit. Returns a new reference or NULL. */
 json_object *arc_json_parse(const char *text, size_t len, int depth);
 
+/* Adds message under name to *fields (creating the object on first use). The
+ * first message for a field wins. */
+void arc_json_field_error(json_object **fields, const char *name, const char *fmt, ...)
+    ARC_PRINTF(3, 4);
+
 /* Serialises obj compactly into out (appended). */
 struct arc_buf;
 void arc_json_append(struct arc_buf *out, json_object *obj);

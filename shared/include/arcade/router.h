@@ -7,7 +7,7 @@
 #ifndef ARCADE_ROUTER_H
 #define ARCADE_ROUTER_H
 
-#include "arcade/http.h"
+#include "arcade/req.h"
 
 typedef void (*arc_handler_fn)(arc_req *r);
 

@@ -6,7 +6,7 @@
 #ifndef ARCADE_INTERNAL_HTTP_INTERNAL_H
 #define ARCADE_INTERNAL_HTTP_INTERNAL_H
 
-#include "arcade/http.h"
+#include "arcade/req.h"
 
 /* Parses a raw query string into pairs. Decoded text goes into store (reset
  * first; reserved once, so the pair pointers stay valid until the next reset).

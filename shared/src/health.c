@@ -1,7 +1,7 @@
 /*
- * service.c - health reports and failure answers shared by every service.
+ * health.c - the health report every service answers on /health/<service>.
  */
-#include "arcade/service.h"
+#include "arcade/health.h"
 
 void
 arc_health_init(struct arc_health *h)
@@ -46,7 +46,7 @@ arc_health_respond(arc_req *r, struct arc_health *h)
     if (h->details != NULL)
         json_object_object_add(o, "details", h->details);
     h->details = NULL;
-    arc_resp_header(r, "Cache-Control", "no-store");
+    arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_json(r, h->state == 2 ? 503 : 200, o);
 }
 
@@ -84,25 +84,4 @@ arc_health_dead_letters(struct arc_health *h, int64_t n)
     arc_health_detail(h, "dead_letters", n >= 0 ? json_object_new_int64(n) : NULL);
     if (n > 0)
         health_worsen(h, 1);
-}
-
-void
-arc_respond_failure(arc_req *r, enum arc_err err)
-{
-    switch (err) {
-    case ARC_UNAVAILABLE:
-        arc_resp_header(r, "Retry-After", "1");
-        arc_respond_error(r, 503, "unavailable", "a backing service is unavailable, try again",
-                          NULL);
-        return;
-    case ARC_NOT_FOUND:
-        arc_respond_error(r, 404, "not_found", "not found", NULL);
-        return;
-    case ARC_CONFLICT:
-        arc_respond_error(r, 409, "conflict", "conflicts with the current state", NULL);
-        return;
-    default:
-        arc_respond_error(r, 500, "internal_error", "internal error", NULL);
-        return;
-    }
 }

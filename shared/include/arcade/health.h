@@ -1,13 +1,13 @@
 /*
- * service.h - what every service's handlers share beyond one request: the
- * health answer and the mapping of a data-layer failure to an HTTP answer.
+ * health.h - the health report every service answers on /health/<service>:
+ * one rule for what is ok, degraded and unavailable.
  */
-#ifndef ARCADE_SERVICE_H
-#define ARCADE_SERVICE_H
+#ifndef ARCADE_HEALTH_H
+#define ARCADE_HEALTH_H
 
 #include "arcade/amqp.h"
 #include "arcade/config.h"
-#include "arcade/http.h"
+#include "arcade/respond.h"
 
 /* A health report: each dependency checked is "ok" or "unavailable"; an
  * optional one that is not configured is "disabled" and degrades nothing. A
@@ -42,10 +42,5 @@ arc_amqp *arc_health_check_broker(struct arc_health *h, arc_amqp **slot,
  * "degraded": a change is missing from its read model until they are
  * replayed (./arcade events). */
 void arc_health_dead_letters(struct arc_health *h, int64_t n);
-
-/* Answers a data-layer failure: ARC_UNAVAILABLE -> 503 unavailable with
- * Retry-After, ARC_NOT_FOUND -> 404, ARC_CONFLICT -> 409, anything else ->
- * 500 internal_error (the data layer has logged the cause). */
-void arc_respond_failure(arc_req *r, enum arc_err err);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * service_test.c - the health report's rules, one for every service: a broker
+ * health_test.c - the health report's rules, one for every service: a broker
  * that is not configured is "disabled" and degrades nothing, one that does not
  * answer degrades, and dead letters degrade with their count in details.
  */
@@ -13,7 +13,7 @@
 
 #include "arcade/json.h"
 #include "arcade/log.h"
-#include "arcade/service.h"
+#include "arcade/health.h"
 #include "fake_fcgx.h"
 
 /* Answers the report over an in-memory request; returns the parsed body

@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# fleet/bench.sh - bench: a fleet of its own, measured with wrk.
+# Sourced by ./arcade: functions only.
+
+# ------------------------------------------------------------------- bench --
+
+# A fleet of its own in build/bench-fleet (ARCADE_BENCH=1: the floor pool and
+# the static route), prepared here; tests/bench/bench.py measures it
+# (docs/fleet.md, "Benchmark") and reads the ARCADE_BENCH_* variables itself.
+cmd_bench() {
+    command -v wrk >/dev/null || die "wrk is not installed ($PROG deps)"
+    cmd_build
+    local home=$BUILD/bench-fleet
+    # shellcheck disable=SC2064
+    trap "ARCADE_HOME='$home' ARCADE_BUILD_DIR='$BUILD' '$REPO/arcade' down >/dev/null || true" EXIT
+    ARCADE_HOME=$home ARCADE_BUILD_DIR=$BUILD ARCADE_HTTP_PORT=auto ARCADE_BENCH=1 \
+        ARCADE_SKIP_DEPS=1 "$REPO/arcade" up --no-build
+    set_home "$home"
+    load_env
+    local base=$ARCADE_BASE_URL search=()
+    mkdir -p "$WEB/bench/static"
+    chmod 755 "$WEB/bench" "$WEB/bench/static"
+    curl -fsS "$base/api/v1/products/1" -o "$WEB/bench/static/product.json" ||
+        die "GET /api/v1/products/1 failed: no demo data?"
+    chmod 644 "$WEB/bench/static/product.json"
+    [[ $(http_code "$base/bench/static/product.json") == 200 ]] || die "static file not served"
+    [[ $(http_code "$base/bench/floor") == 200 ]] || die "floor pool not answering"
+    # What bench.py reads the database with: root's client file (MariaDB's
+    # Questions counter) and the catalog's (growing the catalog for search).
+    root_cnf >/dev/null
+    svc_cnf catalog >/dev/null
+    is_service search && search=(--search)
+    ARCADE_BUILD_DIR=$BUILD python3 "$REPO/tests/bench/bench.py" --prog "$PROG" run \
+        --home "$AHOME" --arcade "$REPO/arcade" "${search[@]}"
+    bench_memory
+    say "raw wrk output: $AHOME/bench.log"
+}
+
+# Resident memory of the bench fleet after the load, per component (the
+# processes of each: a pool's workers, a daemon's process, a server), printed
+# by bench.py from /proc.
+bench_memory() {
+    local rows=() s p pids
+    for s in $(services) floor; do
+        p=$(pool_pid "$s") || continue
+        mapfile -t pids < <(children_of "$p")
+        ((${#pids[@]})) && rows+=("$s workers|${pids[*]}")
+    done
+    local c
+    while read -r s c; do
+        p=$(daemon_pid "$s" "$c") || continue
+        mapfile -t pids < <(children_of "$p")
+        ((${#pids[@]})) && rows+=("$s-$c|${pids[*]}")
+    done < <(daemons)
+    p=$(lighttpd_pid) && rows+=("lighttpd|$p")
+    p=$(memcached_pid) && rows+=("memcached|$p")
+    p=$(mariadb_pid) && rows+=("mariadb|$p")
+    p=$(rabbitmq_pid) && rows+=("rabbitmq|$p")
+    python3 "$REPO/tests/bench/bench.py" --prog "$PROG" memory "${rows[@]}"
+}
