@@ -293,13 +293,15 @@ find_memcached(void)
 static pid_t
 spawn_memcached(const char *bin, const char *port, const char *port_file)
 {
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     assert_true(pid >= 0);
     if (pid > 0) {
         arc_test_child_add(pid);
         return pid;
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) /* the test died before prctl */
+        _exit(1);
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) {
         dup2(null, 0);

@@ -59,12 +59,14 @@ arc_test_fcgi_start(struct arc_test_fcgi *f, const char *binary, char *const arg
     arc_test_tmpdir(f->dir, sizeof f->dir);
     snprintf(f->sock, sizeof f->sock, "%s/fcgi.sock", f->dir);
     int fd = listen_unix(f->sock);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         /* spawn-fcgi: the listening socket becomes descriptor 0, stdout goes
          * nowhere; stderr stays the test's, so the log shows on failure. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) /* the test died before prctl */
+            _exit(1);
         int null = open("/dev/null", O_WRONLY);
         if (dup2(fd, 0) < 0 || null < 0 || dup2(null, 1) < 0)
             _exit(126);
