@@ -7,9 +7,8 @@
  * tests a real restart. Tests without a broker (bad input, a closed port)
  * always run.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
+#include "arc_test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,6 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-#include <cmocka.h>
 
 #include "arcade/amqp.h"
 #include "arcade/log.h"
@@ -29,10 +26,7 @@ static char queue[64];
 static char queue_dead[80];
 
 #define NEED_BROKER()                                                                              \
-    do {                                                                                           \
-        if (broker_url() == NULL)                                                                  \
-            skip();                                                                                \
-    } while (0)
+    ARC_TEST_NEED(broker_url() != NULL, "no ARCADE_TEST_AMQP_URL (tests/with-test-broker)")
 
 static const char *
 broker_url(void)
@@ -425,8 +419,7 @@ test_broker_restart(void **state)
 {
     NEED_BROKER();
     const char *cmd = getenv("ARCADE_TEST_AMQP_RESTART_CMD");
-    if (cmd == NULL || cmd[0] == '\0')
-        skip();
+    ARC_TEST_NEED(cmd != NULL && cmd[0] != '\0', "no ARCADE_TEST_AMQP_RESTART_CMD");
     arc_amqp *a = *state;
     arc_amqp *c = open_broker(0);
     assert_int_equal(arc_amqp_consume(c, queue, 10), ARC_OK);
@@ -465,9 +458,10 @@ test_broker_restart(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    arc_log_set_level(getenv("ARCADE_TEST_VERBOSE") ? ARC_LOG_DEBUG : ARC_LOG_ERROR);
+    (void)argc;
+    arc_test_init(argv[0], 240);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_rejects_bad_input),
         cmocka_unit_test(test_closed_port_is_unavailable_fast),
@@ -480,5 +474,5 @@ main(void)
         cmocka_unit_test_setup_teardown(test_consumer_survives_queue_deletion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_restart, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return arc_test_exit(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

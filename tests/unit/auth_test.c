@@ -4,11 +4,7 @@
  * and through a tiny HTTP server standing in for the users service's internal
  * endpoint (a forked child on a free loopback port).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "arc_test.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -261,117 +257,7 @@ test_resolver(void **state)
 
 /* --- a real memcached ------------------------------------------------------------ */
 
-static pid_t child_pids[4];
-static size_t nchildren;
-
-static void
-kill_children(void)
-{
-    for (size_t i = 0; i < nchildren; i++) {
-        if (child_pids[i] > 0) {
-            kill(child_pids[i], SIGKILL);
-            waitpid(child_pids[i], NULL, 0);
-            child_pids[i] = 0;
-        }
-    }
-    nchildren = 0;
-}
-
-static void
-on_alarm(int sig)
-{
-    (void)sig;
-    for (size_t i = 0; i < nchildren; i++)
-        if (child_pids[i] > 0)
-            kill(child_pids[i], SIGKILL);
-    _exit(1);
-}
-
-/* A listening loopback socket on a free port. */
-static int
-listen_any(unsigned short *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(fd, 16), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
-static bool
-port_open(unsigned short port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
-static const char *
-find_memcached(void)
-{
-    static const char *const paths[] = {"/usr/bin/memcached", "/usr/local/bin/memcached"};
-    for (size_t i = 0; i < ARC_ARRAY_LEN(paths); i++)
-        if (access(paths[i], X_OK) == 0)
-            return paths[i];
-    return NULL;
-}
-
-/* Starts memcached as our child; returns its "127.0.0.1:port" or NULL. */
-static const char *
-start_memcached(void)
-{
-    static char servers[32];
-    const char *bin = find_memcached();
-    if (bin == NULL)
-        return NULL;
-    for (int attempt = 0; attempt < 20; attempt++) {
-        unsigned short port;
-        close(listen_any(&port));
-        char p[8];
-        snprintf(p, sizeof p, "%u", port);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            if (null >= 0) {
-                dup2(null, 1);
-                dup2(null, 2);
-            }
-            if (geteuid() == 0)
-                execl(bin, "memcached", "-l", "127.0.0.1", "-p", p, "-U", "0", "-m", "16", "-u",
-                      "root", (char *)NULL);
-            else
-                execl(bin, "memcached", "-l", "127.0.0.1", "-p", p, "-U", "0", "-m", "16",
-                      (char *)NULL);
-            _exit(127);
-        }
-        child_pids[nchildren++] = pid;
-        for (int i = 0; i < 100; i++) {
-            if (port_open(port)) {
-                snprintf(servers, sizeof servers, "127.0.0.1:%u", port);
-                return servers;
-            }
-            if (waitpid(pid, NULL, WNOHANG) == pid)
-                break;
-            usleep(20 * 1000);
-        }
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        child_pids[--nchildren] = 0;
-    }
-    fail_msg("memcached did not start");
-    return NULL;
-}
+static struct arc_test_memcached mc;
 
 static void
 cache_put_raw(arc_cache *c, const char *token, const char *value)
@@ -386,10 +272,8 @@ static void
 test_cached_sessions(void **state)
 {
     (void)state;
-    const char *servers = start_memcached();
-    if (servers == NULL)
-        skip();
-    arc_cache *c = arc_cache_new(servers, 200);
+    ARC_TEST_NEED(arc_test_memcached_start(&mc) == 0, "no memcached installed");
+    arc_cache *c = arc_cache_new(mc.servers, 200);
     assert_non_null(c);
     struct stub s = {0};
     struct arc_auth a = {.cache = c, .resolve = stub_resolve, .resolve_ud = &s};
@@ -477,7 +361,7 @@ test_cached_sessions(void **state)
     arc_buf_cleanup(&v);
 
     arc_cache_free(c);
-    kill_children();
+    arc_test_memcached_stop(&mc);
 }
 
 /* --- the users service's internal endpoint over HTTP ---------------------------- */
@@ -536,7 +420,7 @@ test_remote_resolver(void **state)
 {
     (void)state;
     unsigned short port;
-    int lfd = listen_any(&port);
+    int lfd = arc_test_listen_loopback(&port);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -544,7 +428,7 @@ test_remote_resolver(void **state)
         _exit(0);
     }
     close(lfd);
-    child_pids[nchildren++] = pid;
+    arc_test_child_add(pid);
 
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/", port);
@@ -574,7 +458,7 @@ test_remote_resolver(void **state)
     }
 
     /* the users service unreachable: 503, quickly */
-    kill_children();
+    arc_test_child_kill(pid);
     uint64_t t0 = arc_now_ns();
     rq_init(&q, "Bearer good");
     assert_int_equal(arc_auth_identify(&q.r, &a, &who), -1);
@@ -592,18 +476,14 @@ test_remote_resolver(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    arc_log_set_level(getenv("ARCADE_TEST_VERBOSE") ? ARC_LOG_DEBUG : ARC_LOG_ERROR);
-    signal(SIGALRM, on_alarm);
-    signal(SIGPIPE, SIG_IGN);
-    alarm(50);
+    (void)argc;
+    arc_test_init(argv[0], 50);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bearer),          cmocka_unit_test(test_token_hash_and_roles),
         cmocka_unit_test(test_operator_key),    cmocka_unit_test(test_resolver),
         cmocka_unit_test(test_cached_sessions), cmocka_unit_test(test_remote_resolver),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    kill_children();
-    return rc;
+    return arc_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

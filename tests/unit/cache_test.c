@@ -1,28 +1,18 @@
 /*
  * cache_test.c - arc_cache against a real memcached that the test starts on a
- * free loopback port (and always kills by PID). Skipped when no memcached
+ * port memcached picks and reports (arc_test_memcached_start; always killed by
+ * PID). Skipped when no memcached
  * binary is installed. Checks the failure behaviour the services rely on:
  * a stopped server makes every call fail fast, a hung (SIGSTOPped) one makes
  * calls fail within about the timeout, and both recover without restarting the
  * process once the server answers again.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "arc_test.h"
 
-#include <cmocka.h>
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "arcade/cache.h"
@@ -33,10 +23,8 @@
  * (sanitizers, a loaded CI machine); libmemcached's defaults would be 4-5 s. */
 #define SLOW_MS 600
 
-static const char *memcached_bin;
-static unsigned short port;
-static pid_t mc_pid = -1;
-static char servers[64];
+static struct arc_test_memcached mc;
+static bool have_memcached;
 
 static uint64_t
 ms_since(uint64_t t0)
@@ -44,133 +32,28 @@ ms_since(uint64_t t0)
     return (arc_now_ns() - t0) / 1000000;
 }
 
-static const char *
-find_memcached(void)
-{
-    static const char *const paths[] = {"/usr/bin/memcached", "/usr/local/bin/memcached",
-                                        "/usr/sbin/memcached"};
-    for (size_t i = 0; i < ARC_ARRAY_LEN(paths); i++)
-        if (access(paths[i], X_OK) == 0)
-            return paths[i];
-    return NULL;
-}
-
-static unsigned short
-free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static bool
-port_open(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
-
-/* Runs memcached in the foreground as our child, so its PID is known. */
-static void
-mc_start(void)
-{
-    char p[16];
-    snprintf(p, sizeof(p), "%u", port);
-    for (int attempt = 0; attempt < 50; attempt++) {
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            if (null >= 0) {
-                dup2(null, 1);
-                dup2(null, 2);
-            }
-            if (geteuid() == 0)
-                execl(memcached_bin, "memcached", "-l", "127.0.0.1", "-p", p, "-U", "0", "-m", "16",
-                      "-u", "root", (char *)NULL);
-            else
-                execl(memcached_bin, "memcached", "-l", "127.0.0.1", "-p", p, "-U", "0", "-m", "16",
-                      (char *)NULL);
-            _exit(127);
-        }
-        for (int i = 0; i < 100; i++) {
-            if (port_open()) {
-                mc_pid = pid;
-                return;
-            }
-            int st;
-            if (waitpid(pid, &st, WNOHANG) == pid)
-                break; /* exited: the port may still be in use, try again */
-            usleep(20 * 1000);
-        }
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        usleep(100 * 1000);
-    }
-    fail_msg("memcached did not start on port %u", port);
-}
-
-static void
-mc_stop(void)
-{
-    if (mc_pid <= 0)
-        return;
-    kill(mc_pid, SIGCONT);
-    kill(mc_pid, SIGKILL);
-    waitpid(mc_pid, NULL, 0);
-    mc_pid = -1;
-}
-
-static void
-on_alarm(int sig)
-{
-    /* The whole test hangs: never leave a memcached behind. */
-    if (mc_pid > 0) {
-        kill(mc_pid, SIGCONT);
-        kill(mc_pid, SIGKILL);
-    }
-    _exit(1);
-}
-
 static int
 group_setup(void **state)
 {
-    memcached_bin = find_memcached();
-    if (memcached_bin == NULL)
-        return 0;
-    port = free_port();
-    snprintf(servers, sizeof(servers), "127.0.0.1:%u", port);
-    signal(SIGALRM, on_alarm);
-    alarm(50);
-    mc_start();
+    have_memcached = arc_test_memcached_start(&mc) == 0;
     return 0;
 }
 
 static int
 group_teardown(void **state)
 {
-    mc_stop();
+    arc_test_memcached_stop(&mc);
     return 0;
 }
 
 static int
 setup(void **state)
 {
-    if (memcached_bin == NULL)
+    if (!have_memcached)
         return 0;
-    if (mc_pid <= 0)
-        mc_start();
-    *state = arc_cache_new(servers, TIMEOUT_MS);
+    if (mc.pid <= 0)
+        assert_int_equal(arc_test_memcached_start(&mc), 0);
+    *state = arc_cache_new(mc.servers, TIMEOUT_MS);
     assert_non_null(*state);
     return 0;
 }
@@ -182,11 +65,7 @@ teardown(void **state)
     return 0;
 }
 
-#define NEED_MEMCACHED()                                                                           \
-    do {                                                                                           \
-        if (memcached_bin == NULL)                                                                 \
-            skip();                                                                                \
-    } while (0)
+#define NEED_MEMCACHED() ARC_TEST_NEED(have_memcached, "no memcached installed")
 
 #define K(s) (s), strlen(s)
 
@@ -295,7 +174,7 @@ test_stopped_server_fails_fast_and_recovers(void **state)
     arc_cache *c = *state;
     arc_buf b = ARC_BUF_INIT;
     assert_int_equal(arc_cache_set(c, K("k1"), "v1", 2, 0), ARC_OK);
-    mc_stop();
+    arc_test_memcached_stop(&mc);
 
     /* For a second and a half, every call fails fast with UNAVAILABLE. */
     uint64_t t0 = arc_now_ns(), worst = 0;
@@ -316,7 +195,7 @@ test_stopped_server_fails_fast_and_recovers(void **state)
     print_message("stopped: %u calls, slowest round of 5 calls %llu ms\n", calls,
                   (unsigned long long)worst);
 
-    mc_start();
+    assert_int_equal(arc_test_memcached_start(&mc), 0); /* on the same port */
     uint64_t rec = wait_recovery(c, 3000);
     print_message("stopped: recovered %llu ms after the restart\n", (unsigned long long)rec);
     assert_int_equal(arc_cache_get(c, K("recovery"), &b), ARC_OK);
@@ -332,7 +211,7 @@ test_hung_server_times_out_and_recovers(void **state)
     arc_buf b = ARC_BUF_INIT;
     assert_int_equal(arc_cache_set(c, K("h1"), "value-of-h1", 11, 0), ARC_OK);
     assert_int_equal(arc_cache_set(c, K("h2"), "value-of-h2", 11, 0), ARC_OK);
-    assert_int_equal(kill(mc_pid, SIGSTOP), 0);
+    assert_int_equal(kill(mc.pid, SIGSTOP), 0);
     usleep(50 * 1000);
 
     /* Calls fail within about the timeout; after the first timeout the server
@@ -358,7 +237,7 @@ test_hung_server_times_out_and_recovers(void **state)
     assert_int_equal(arc_cache_ping(c), ARC_UNAVAILABLE);
     assert_true(ms_since(t1) < SLOW_MS);
 
-    assert_int_equal(kill(mc_pid, SIGCONT), 0);
+    assert_int_equal(kill(mc.pid, SIGCONT), 0);
     uint64_t rec = wait_recovery(c, 3000);
     print_message("hung: recovered %llu ms after SIGCONT\n", (unsigned long long)rec);
 
@@ -381,8 +260,9 @@ test_pool_with_a_dead_server(void **state)
 {
     NEED_MEMCACHED();
     char pool[128];
-    unsigned short dead = free_port();
-    snprintf(pool, sizeof(pool), "127.0.0.1:%u,127.0.0.1:%u", port, dead);
+    unsigned short dead;
+    close(arc_test_listen_loopback(&dead)); /* nothing listens there now */
+    snprintf(pool, sizeof(pool), "%s,127.0.0.1:%u", mc.servers, dead);
     arc_cache *c = arc_cache_new(pool, TIMEOUT_MS);
     unsigned ok = 0, unavailable = 0;
     char key[32];
@@ -429,9 +309,10 @@ test_bad_server_list(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    arc_log_set_level(getenv("ARCADE_TEST_VERBOSE") ? ARC_LOG_DEBUG : ARC_LOG_ERROR);
+    (void)argc;
+    arc_test_init(argv[0], 50);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_servers_is_always_unavailable),
         cmocka_unit_test(test_invalid_keys),
@@ -442,5 +323,5 @@ main(void)
         cmocka_unit_test_setup_teardown(test_hung_server_times_out_and_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_with_a_dead_server, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return arc_test_exit(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

@@ -9,16 +9,13 @@
  * it is run with system() to restart the server (it must return once the
  * server accepts connections again), which tests a real restart.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
+#include "arc_test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 #include "arcade/db.h"
 #include "arcade/log.h"
@@ -57,47 +54,19 @@ static bool have_db;
 static MYSQL *
 raw_connect(void)
 {
-    MYSQL *m = mysql_init(NULL);
-    assert_non_null(m);
-    const char *sock = cfg.socket;
-    if (mysql_real_connect(m, sock ? NULL : cfg.host, cfg.user, cfg.password, cfg.name,
-                           sock ? 0 : cfg.port, sock, 0) == NULL) {
-        fprintf(stderr, "raw connect: %s\n", mysql_error(m));
-        fail();
-    }
-    return m;
+    return arc_test_db_connect();
 }
 
 static void
 raw_query(MYSQL *m, const char *q)
 {
-    if (mysql_query(m, q) != 0) {
-        fprintf(stderr, "%s: %s\n", q, mysql_error(m));
-        fail();
-    }
-    MYSQL_RES *r = mysql_store_result(m);
-    if (r != NULL)
-        mysql_free_result(r);
+    arc_test_db_query(m, q);
 }
 
 static int
 group_setup(void **state)
 {
-    const char *sock = getenv("ARCADE_TEST_DB_SOCKET");
-    const char *host = getenv("ARCADE_TEST_DB_HOST");
-    cfg.user = getenv("ARCADE_TEST_DB_USER");
-    cfg.password = getenv("ARCADE_TEST_DB_PASSWORD");
-    cfg.name = getenv("ARCADE_TEST_DB_NAME");
-    if ((sock == NULL && host == NULL) || cfg.user == NULL || cfg.name == NULL)
-        return 0; /* have_db stays false: every test skips */
-    cfg.socket = sock;
-    cfg.host = host ? host : "127.0.0.1";
-    cfg.port = getenv("ARCADE_TEST_DB_PORT") ? (unsigned)atoi(getenv("ARCADE_TEST_DB_PORT")) : 3306;
-    if (cfg.password == NULL)
-        cfg.password = "";
-    cfg.connect_timeout_s = 2;
-    cfg.rw_timeout_s = 10;
-    have_db = true;
+    have_db = arc_test_db_config(&cfg); /* false: every test skips */
     return 0;
 }
 
@@ -125,11 +94,7 @@ teardown(void **state)
     return 0;
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!have_db)                                                                              \
-            skip();                                                                                \
-    } while (0)
+#define NEED_DB() ARC_TEST_NEED(have_db, "no test database (run under tests/with-test-db)")
 
 static enum arc_err
 insert(arc_db *db, const char *email, const char *body, size_t body_len, bool n_null, int64_t n,
@@ -519,8 +484,7 @@ static void
 test_server_restart(void **state)
 {
     NEED_DB();
-    if (getenv("ARCADE_TEST_DB_RESTART_CMD") == NULL)
-        skip();
+    ARC_TEST_NEED(getenv("ARCADE_TEST_DB_RESTART_CMD") != NULL, "no ARCADE_TEST_DB_RESTART_CMD");
     arc_db *db = *state;
     assert_int_equal(insert(db, "r1@x", "", 0, false, 0, NULL), ARC_OK);
     assert_int_equal(count_rows(db), 1);
@@ -542,8 +506,10 @@ test_server_restart(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+    (void)argc;
+    arc_test_init(argv[0], 240);
     arc_log_set_level(getenv("ARCADE_TEST_VERBOSE") ? ARC_LOG_DEBUG : ARC_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_rejects_bad_input),
@@ -559,5 +525,5 @@ main(void)
         cmocka_unit_test_setup_teardown(test_loss_inside_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_restart, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return arc_test_exit(cmocka_run_group_tests(tests, group_setup, NULL));
 }

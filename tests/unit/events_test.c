@@ -4,14 +4,10 @@
  * arc_event_parse accepts. The relay and the consumer are exercised end to
  * end by tests/integration/test_events.py.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "arc_test.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "arcade/event.h"
 #include "arcade/outbox.h"
@@ -99,16 +95,8 @@ setup(void **state)
 {
     (void)state;
     static struct arc_db_config cfg;
-    cfg.socket = getenv("ARCADE_TEST_DB_SOCKET");
-    cfg.host = "127.0.0.1";
-    cfg.user = getenv("ARCADE_TEST_DB_USER");
-    cfg.password = getenv("ARCADE_TEST_DB_PASSWORD");
-    cfg.name = getenv("ARCADE_TEST_DB_NAME");
-    cfg.port = 3306;
-    cfg.connect_timeout_s = 2;
-    cfg.rw_timeout_s = 10;
-    if (cfg.socket == NULL || cfg.user == NULL || cfg.password == NULL || cfg.name == NULL)
-        return 0;
+    if (!arc_test_db_config(&cfg))
+        return 0; /* db stays NULL: the database test skips */
     db = arc_db_new(&cfg, sql, ST_COUNT);
     if (db == NULL || arc_db_exec(db, ST_DROP, NULL, 0, NULL, NULL) != ARC_OK ||
         arc_db_exec(db, ST_CREATE, NULL, 0, NULL, NULL) != ARC_OK)
@@ -148,8 +136,7 @@ static void
 outbox_row_is_the_envelope_and_only_after_commit(void **state)
 {
     (void)state;
-    if (db == NULL)
-        skip();
+    ARC_TEST_NEED(db != NULL, "no test database (run under tests/with-test-db)");
     struct arc_trace trace;
     arc_trace_start(&trace, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
     const char *data = "{\"id\":42,\"name\":\"Caf\xc3\xa9 \\\"x\\\"\"}";
@@ -222,13 +209,14 @@ outbox_row_is_the_envelope_and_only_after_commit(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    arc_log_set_level(getenv("ARCADE_TEST_VERBOSE") ? ARC_LOG_DEBUG : ARC_LOG_ERROR);
+    (void)argc;
+    arc_test_init(argv[0], 120);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_an_envelope),
         cmocka_unit_test(refuses_what_is_not_an_envelope),
         cmocka_unit_test(outbox_row_is_the_envelope_and_only_after_commit),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return arc_test_exit(cmocka_run_group_tests(tests, setup, teardown));
 }

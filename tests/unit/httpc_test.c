@@ -4,11 +4,7 @@
  * the 1 MiB cap, timeouts, no redirects, http(s) only, traceparent, and one
  * kept-alive connection for consecutive calls.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "arc_test.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -122,28 +118,11 @@ serve(int lfd)
     }
 }
 
-static void
-on_alarm(int sig)
-{
-    (void)sig;
-    if (server_pid > 0)
-        kill(-server_pid, SIGKILL);
-    _exit(1);
-}
-
 static int
 group_setup(void **state)
 {
     (void)state;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(fd, 16), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
+    int fd = arc_test_listen_loopback(&port);
     snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
     server_pid = fork();
     assert_true(server_pid >= 0);
@@ -153,6 +132,7 @@ group_setup(void **state)
         _exit(0);
     }
     setpgid(server_pid, server_pid);
+    arc_test_child_add(server_pid); /* killed on alarm; its children follow */
     close(fd);
     return 0;
 }
@@ -163,7 +143,7 @@ group_teardown(void **state)
     (void)state;
     if (server_pid > 0) {
         kill(-server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
+        arc_test_child_kill(server_pid);
     }
     return 0;
 }
@@ -301,17 +281,15 @@ test_failures(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    arc_log_set_level(getenv("ARCADE_TEST_VERBOSE") ? ARC_LOG_DEBUG : ARC_LOG_ERROR);
-    signal(SIGALRM, on_alarm);
-    signal(SIGPIPE, SIG_IGN);
-    alarm(50);
+    (void)argc;
+    arc_test_init(argv[0], 50);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_statuses_and_bodies),
         cmocka_unit_test(test_traceparent),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_failures),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return arc_test_exit(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

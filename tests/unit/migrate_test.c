@@ -5,14 +5,8 @@
  * otherwise every test is skipped. Drops and creates schema_migrations and
  * tables named mig_test_* in that schema: use a throwaway schema.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "arc_test.h"
 
-#include <cmocka.h>
-
-#include <mysql.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,44 +17,6 @@
 static struct arc_db_config cfg;
 static bool have_db;
 static char dir[256];
-
-static MYSQL *
-raw_connect(void)
-{
-    MYSQL *m = mysql_init(NULL);
-    assert_non_null(m);
-    const char *sock = cfg.socket;
-    if (mysql_real_connect(m, sock ? NULL : cfg.host, cfg.user, cfg.password, cfg.name,
-                           sock ? 0 : cfg.port, sock, 0) == NULL)
-        fail_msg("raw connect: %s", mysql_error(m));
-    return m;
-}
-
-static void
-raw_query(MYSQL *m, const char *q)
-{
-    if (mysql_query(m, q) != 0)
-        fail_msg("%s: %s", q, mysql_error(m));
-    MYSQL_RES *r = mysql_store_result(m);
-    if (r != NULL)
-        mysql_free_result(r);
-}
-
-/* First column of the first row as a number, -1 when there is no row. */
-static long long
-raw_int(const char *q)
-{
-    MYSQL *m = raw_connect();
-    if (mysql_query(m, q) != 0)
-        fail_msg("%s: %s", q, mysql_error(m));
-    MYSQL_RES *r = mysql_store_result(m);
-    assert_non_null(r);
-    MYSQL_ROW row = mysql_fetch_row(r);
-    long long v = row && row[0] ? atoll(row[0]) : -1;
-    mysql_free_result(r);
-    mysql_close(m);
-    return v;
-}
 
 static void
 write_file(const char *name, const char *text)
@@ -91,31 +47,19 @@ clean(void)
 {
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         remove_file(names[i]);
-    MYSQL *m = raw_connect();
-    raw_query(m, "DROP TABLE IF EXISTS schema_migrations, mig_test_b, mig_test_a, mig_test_c,"
-                 " mig_test_demo");
+    MYSQL *m = arc_test_db_connect();
+    arc_test_db_query(m,
+                      "DROP TABLE IF EXISTS schema_migrations, mig_test_b, mig_test_a, mig_test_c,"
+                      " mig_test_demo");
     mysql_close(m);
 }
 
 static int
 group_setup(void **state)
 {
-    const char *sock = getenv("ARCADE_TEST_DB_SOCKET");
-    const char *host = getenv("ARCADE_TEST_DB_HOST");
-    cfg.user = getenv("ARCADE_TEST_DB_USER");
-    cfg.password = getenv("ARCADE_TEST_DB_PASSWORD");
-    cfg.name = getenv("ARCADE_TEST_DB_NAME");
-    if ((sock == NULL && host == NULL) || cfg.user == NULL || cfg.name == NULL)
-        return 0;
-    cfg.socket = sock;
-    cfg.host = host ? host : "127.0.0.1";
-    cfg.port = getenv("ARCADE_TEST_DB_PORT") ? (unsigned)atoi(getenv("ARCADE_TEST_DB_PORT")) : 3306;
-    if (cfg.password == NULL)
-        cfg.password = "";
-    cfg.connect_timeout_s = 2;
-    cfg.rw_timeout_s = 10;
-    snprintf(dir, sizeof(dir), "/tmp/arcade-migrate-test-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    if (!arc_test_db_config(&cfg))
+        return 0; /* have_db stays false: every test skips */
+    arc_test_tmpdir(dir, sizeof dir);
     have_db = true;
     return 0;
 }
@@ -126,15 +70,11 @@ group_teardown(void **state)
     if (!have_db)
         return 0;
     clean();
-    rmdir(dir);
+    arc_test_tmpdir_remove(dir);
     return 0;
 }
 
-#define NEED_DB()                                                                                  \
-    do {                                                                                           \
-        if (!have_db)                                                                              \
-            skip();                                                                                \
-    } while (0)
+#define NEED_DB() ARC_TEST_NEED(have_db, "no test database (run under tests/with-test-db)")
 
 static void
 test_applies_in_order_once(void **state)
@@ -155,18 +95,18 @@ test_applies_in_order_once(void **state)
     write_file("demo.sql", "not a migration either");
 
     assert_int_equal(arc_migrate_run(&cfg, dir), 0);
-    assert_int_equal(raw_int("SELECT COUNT(*) FROM schema_migrations"), 2);
-    assert_int_equal(raw_int("SELECT COUNT(*) FROM mig_test_b"), 1);
-    assert_int_equal(raw_int("SELECT LENGTH(checksum) FROM schema_migrations WHERE version = 1"),
-                     64);
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM schema_migrations"), 2);
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM mig_test_b"), 1);
+    assert_int_equal(
+        arc_test_db_int("SELECT LENGTH(checksum) FROM schema_migrations WHERE version = 1"), 64);
     /* Run again: nothing to do (the INSERTs would fail on duplicate keys). */
     assert_int_equal(arc_migrate_run(&cfg, dir), 0);
-    assert_int_equal(raw_int("SELECT COUNT(*) FROM mig_test_a"), 2);
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM mig_test_a"), 2);
 
     /* A new file is applied on the next run. */
     write_file("0003_create_c.sql", "CREATE TABLE mig_test_c (id INT) ENGINE=InnoDB;");
     assert_int_equal(arc_migrate_run(&cfg, dir), 0);
-    assert_int_equal(raw_int("SELECT MAX(version) FROM schema_migrations"), 3);
+    assert_int_equal(arc_test_db_int("SELECT MAX(version) FROM schema_migrations"), 3);
     remove_file("0003_create_c.sql");
 }
 
@@ -191,8 +131,8 @@ test_duplicate_version_is_an_error(void **state)
     write_file("0003_bad.sql", "CREATE TABLE mig_test_c (id INT);");
     assert_int_equal(arc_migrate_run(&cfg, dir), -1);
     /* Nothing ran. */
-    assert_int_equal(raw_int("SELECT COUNT(*) FROM information_schema.tables WHERE "
-                             "table_schema = DATABASE() AND table_name = 'mig_test_c'"),
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM information_schema.tables WHERE "
+                                     "table_schema = DATABASE() AND table_name = 'mig_test_c'"),
                      0);
     remove_file("0003_create_c.sql");
     remove_file("0003_bad.sql");
@@ -211,10 +151,10 @@ test_failing_statement_stops_the_run(void **state)
     assert_int_equal(arc_migrate_run(&cfg, dir), -1);
     /* 0001 recorded; 0002 not (its first statement ran: DDL commits at once);
      * 0003 never started. */
-    assert_int_equal(raw_int("SELECT COUNT(*) FROM schema_migrations"), 1);
-    assert_int_equal(raw_int("SELECT COUNT(*) FROM information_schema.tables WHERE "
-                             "table_schema = DATABASE() AND table_name IN "
-                             "('mig_test_c', 'mig_test_demo')"),
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM schema_migrations"), 1);
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM information_schema.tables WHERE "
+                                     "table_schema = DATABASE() AND table_name IN "
+                                     "('mig_test_c', 'mig_test_demo')"),
                      0);
     remove_file("0001_create_a.sql");
     remove_file("0002_create_b.sql");
@@ -242,7 +182,7 @@ test_run_file(void **state)
     char path[512];
     snprintf(path, sizeof(path), "%s/demo.sql", dir);
     assert_int_equal(arc_migrate_run_file(&cfg, path), 0);
-    assert_int_equal(raw_int("SELECT COUNT(*) FROM mig_test_demo"), 3);
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM mig_test_demo"), 3);
     /* Running it again fails on the CREATE TABLE: the error is reported. */
     assert_int_equal(arc_migrate_run_file(&cfg, path), -1);
     assert_int_equal(arc_migrate_run_file(&cfg, "/nonexistent/demo.sql"), -1);
@@ -253,8 +193,10 @@ test_run_file(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+    (void)argc;
+    arc_test_init(argv[0], 120);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_applies_in_order_once),
         cmocka_unit_test(test_changed_file_is_an_error),
@@ -263,5 +205,5 @@ main(void)
         cmocka_unit_test(test_missing_dir_and_bad_credentials),
         cmocka_unit_test(test_run_file),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return arc_test_exit(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
