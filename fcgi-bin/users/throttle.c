@@ -26,11 +26,14 @@ enum {
 };
 
 #define KNOWN_DAYS 30
-#define LOCK_MAX_S 86400
 #define KEY_HEX 64
 
-#define EXPIRED(w) "window_start <= NOW(3) - INTERVAL " #w " SECOND"
+#define RATE_EXPIRED "window_start <= NOW(3) - INTERVAL 60 SECOND"
 #define LOCKED "locked_until > NOW(3)"
+/* A password-try scope is forgiven 15 minutes after its window started, or
+ * after its last lock ended when it was locked: locks can grow past a window. */
+#define FORGIVEN                                                                                   \
+    "GREATEST(window_start, IFNULL(locked_until, window_start)) <= NOW(3) - INTERVAL 900 SECOND"
 
 enum {
     TH_RATE_TAKE,
@@ -52,30 +55,26 @@ static const char *const throttle_sql[] = {
     /* Takes one request of a window of RATE_WINDOW_S: a new window starts
      * with this request; within one, only while under the limit (else no
      * column changes: 0 rows affected). Parameters: scope, key, limit. */
-    [TH_RATE_TAKE] =
-        "INSERT INTO login_limits (scope, `key`, tries, window_start) "
-        "VALUES (?, ?, 1, NOW(3)) ON DUPLICATE KEY UPDATE "
-        "tries = IF(" EXPIRED(60) ", 1, IF(tries < ?, tries + 1, tries)), "
-                                  "window_start = IF(" EXPIRED(60) ", NOW(3), window_start)",
+    [TH_RATE_TAKE] = "INSERT INTO login_limits (scope, `key`, tries, window_start) "
+                     "VALUES (?, ?, 1, NOW(3)) ON DUPLICATE KEY UPDATE "
+                     "tries = IF(" RATE_EXPIRED ", 1, IF(tries < ?, tries + 1, tries)), "
+                     "window_start = IF(" RATE_EXPIRED ", NOW(3), window_start)",
     /* Takes one password try, unless the scope is locked (0 rows affected).
      * The try that reaches the limit locks the scope for lock seconds; once
-     * that lock is over, each further try within the window is let through
-     * and locks it again for twice as long as the last time (at most a day).
-     * Assignments run left to right: tries first (from the old lock), then
-     * locked_until (from the new tries, the old window), then window_start.
+     * that lock is over, each further try before the scope is forgiven is let
+     * through and locks it again for twice as long as the last time (at most
+     * a day). Assignments run left to right: tries first (from the old lock),
+     * then locked_until (from the new tries), then window_start, which sees the
+     * new lock: a forgiven scope's first try sets none (limits are above 1).
      * Parameters: scope, key, limit, lock, then limit, lock, limit, lock, limit. */
-    [TH_TRY_TAKE] =
-        "INSERT INTO login_limits (scope, `key`, tries, window_start, locked_until) "
-        "VALUES (?, ?, 1, NOW(3), IF(1 >= ?, NOW(3) + INTERVAL ? SECOND, NULL)) "
-        "ON DUPLICATE KEY UPDATE "
-        "tries = IF(" EXPIRED(
-            900) ", 1, IF(" LOCKED ", tries, tries + 1)), "
-                 "locked_until = IF(" EXPIRED(
-                     900) ", IF(1 >= ?, NOW(3) + INTERVAL ? SECOND, NULL), "
-                          "IF(" LOCKED
-                          ", locked_until, IF(tries >= ?, NOW(3) + INTERVAL LEAST(86400, ? << "
-                          "LEAST(CAST(tries AS SIGNED) - ?, 20)) SECOND, NULL))), "
-                          "window_start = IF(" EXPIRED(900) ", NOW(3), window_start)",
+    [TH_TRY_TAKE] = "INSERT INTO login_limits (scope, `key`, tries, window_start, locked_until) "
+                    "VALUES (?, ?, 1, NOW(3), IF(1 >= ?, NOW(3) + INTERVAL ? SECOND, NULL)) "
+                    "ON DUPLICATE KEY UPDATE "
+                    "tries = IF(" FORGIVEN ", 1, IF(" LOCKED ", tries, tries + 1)), "
+                    "locked_until = IF(" FORGIVEN ", IF(1 >= ?, NOW(3) + INTERVAL ? SECOND, NULL), "
+                    "IF(" LOCKED ", locked_until, IF(tries >= ?, NOW(3) + INTERVAL "
+                    "LEAST(86400, ? << LEAST(CAST(tries AS SIGNED) - ?, 20)) SECOND, NULL))), "
+                    "window_start = IF(" FORGIVEN ", NOW(3), window_start)",
     /* A try that did not fail (the password matched, or it was never checked)
      * is given back; below the limit the scope is unlocked, at it the lock
      * ends now (the next try may go, and locks again). Parameters: limit,
@@ -98,13 +97,14 @@ static const char *const throttle_sql[] = {
     [TH_SESSIONS_BEYOND] =
         "SELECT token_hash FROM sessions WHERE user_id = ? ORDER BY id DESC LIMIT 100 OFFSET ?",
     [TH_SESSION_END] = "DELETE FROM sessions WHERE token_hash = ?",
+    /* Known addresses after 30 days; every other scope once forgiven (a
+     * request window of 60 s is long over by then). */
     [TH_PURGE] = "DELETE FROM login_limits WHERE (scope = 6 AND window_start < NOW(3) - "
-                 "INTERVAL 30 DAY) OR (scope <> 6 AND " EXPIRED(
-                     900) " AND "
-                          "(locked_until IS NULL OR locked_until < NOW(3))) LIMIT 100",
+                 "INTERVAL 30 DAY) OR (scope <> 6 AND " FORGIVEN ") LIMIT 100",
 };
 _Static_assert(ARC_ARRAY_LEN(throttle_sql) == TH_COUNT, "one SQL text per statement");
 _Static_assert(SCOPE_KNOWN == 6 && KNOWN_DAYS == 30, "TH_KNOWN_* spell the scope out");
+_Static_assert(THROTTLE_ACCOUNT_LIMIT > 1 && THROTTLE_ADDRESS_LIMIT > 1, "see TH_TRY_TAKE");
 
 /* This file's statements follow store.c's in the one list arc_db prepares. */
 #define TH(i) ((unsigned)users_nsql + (i))
