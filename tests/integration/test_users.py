@@ -9,7 +9,11 @@ throttling test runs last (load_tests below), waiting until the lock is over.
 So the module needs a fleet whose address window is fresh (the ctest fleet, or
 15 minutes after the last run): the service keeps counting within the window, so
 once 20 failures are reached every further one locks the address again.
-The throttling tests need a fleet with a short ARCADE_LOGIN_LOCK_SECONDS (3).
+The throttling tests need a fleet with a short ARCADE_LOGIN_LOCK_SECONDS (3), and
+per-address request limits (ARCADE_LOGIN_RATE, ARCADE_SIGNUP_RATE) above what the
+module sends from 127.0.0.1 (the ctest fleet: 1000 a minute). The tests of limits
+and lockouts send from other loopback addresses (other_address()), whose failures
+do not count here.
 """
 
 import concurrent.futures
