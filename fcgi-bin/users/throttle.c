@@ -164,6 +164,18 @@ make_key(arc_str a, arc_str b, char out[KEY_HEX + 1])
 
 static const arc_str NO_STR = {NULL, 0};
 
+/* Runs a one-statement write again when it lost a deadlock or timed out on a
+ * lock (concurrent upserts of one new row can): it was rolled back, so a
+ * second run cannot count twice. */
+static enum arc_err
+exec_retry(arc_db *db, unsigned stmt, const struct arc_db_param *p, size_t n, uint64_t *affected)
+{
+    enum arc_err e = ARC_RETRY;
+    for (int i = 0; i < 3 && e == ARC_RETRY; i++)
+        e = arc_db_exec(db, stmt, p, n, affected, NULL);
+    return e;
+}
+
 /* ---- answers ---------------------------------------------------------------- */
 
 static void
@@ -191,7 +203,7 @@ rate_take(arc_req *r, int scope, const char *key, unsigned limit)
     struct arc_db_param p[] = {ARC_DB_P_INT(scope), ARC_DB_P_STRN(key, KEY_HEX),
                                ARC_DB_P_INT(limit)};
     uint64_t affected = 0;
-    enum arc_err e = arc_db_exec(u->db, TH(TH_RATE_TAKE), p, 3, &affected, NULL);
+    enum arc_err e = exec_retry(u->db, TH(TH_RATE_TAKE), p, 3, &affected);
     if (e != ARC_OK) {
         arc_respond_failure(r, e);
         return -1;
@@ -303,7 +315,7 @@ try_take_one(arc_db *db, size_t i, const char *key, unsigned lock_s, bool *taken
         ARC_DB_P_INT(limit),
     };
     uint64_t affected = 0;
-    enum arc_err e = arc_db_exec(db, TH(TH_TRY_TAKE), p, ARC_ARRAY_LEN(p), &affected, NULL);
+    enum arc_err e = exec_retry(db, TH(TH_TRY_TAKE), p, ARC_ARRAY_LEN(p), &affected);
     *taken = e == ARC_OK && affected > 0;
     return e;
 }
@@ -313,7 +325,7 @@ try_give_back(arc_db *db, size_t i, const char *key)
 {
     struct arc_db_param p[] = {ARC_DB_P_INT(try_scopes[i].limit), ARC_DB_P_INT(try_scopes[i].scope),
                                ARC_DB_P_STRN(key, KEY_HEX)};
-    if (arc_db_exec(db, TH(TH_TRY_GIVE_BACK), p, 3, NULL, NULL) != ARC_OK)
+    if (exec_retry(db, TH(TH_TRY_GIVE_BACK), p, 3, NULL) != ARC_OK)
         arc_log_warn("users: could not give back a password try (scope %d)", try_scopes[i].scope);
 }
 
