@@ -13,8 +13,9 @@ cmd_bench() {
     local home=$BUILD/bench-fleet
     # shellcheck disable=SC2064
     trap "ARCADE_HOME='$home' ARCADE_BUILD_DIR='$BUILD' '$REPO/arcade' down >/dev/null || true" EXIT
+    # The login measurement sends far more than a client address may (ARCADE_LOGIN_RATE).
     ARCADE_HOME=$home ARCADE_BUILD_DIR=$BUILD ARCADE_HTTP_PORT=auto ARCADE_BENCH=1 \
-        ARCADE_SKIP_DEPS=1 "$REPO/arcade" up --no-build
+        ARCADE_LOGIN_RATE=${ARCADE_LOGIN_RATE:-1000000} ARCADE_SKIP_DEPS=1 "$REPO/arcade" up --no-build
     set_home "$home"
     load_env
     local base=$ARCADE_BASE_URL search=()

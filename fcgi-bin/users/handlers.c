@@ -25,6 +25,9 @@ hashing_busy(arc_req *r)
     arc_respond_error(r, 503, "unavailable", "too many password checks at once, try again", NULL);
 }
 
+/* For what arc_password_* returned only: its ARC_UNAVAILABLE means no hashing
+ * slot. A store's failure goes to arc_respond_failure (the database is down is
+ * not "too many password checks"). */
 static void
 respond_password_failure(arc_req *r, enum arc_err e)
 {
@@ -137,7 +140,7 @@ handle_user_create(arc_req *r)
 {
     struct users *u = r->ctx;
     json_object *body, *fields = NULL;
-    if (arc_req_read_json(r, &body) != 0)
+    if (limit_signup_request(r) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     const char *email = NULL, *pw = NULL, *name = NULL;
     size_t email_len = 0, pw_len = 0, name_len = 0;
@@ -155,6 +158,8 @@ handle_user_create(arc_req *r)
         arc_respond_invalid(r, fields);
         goto out;
     }
+    if (limit_account_request(r, (arc_str){norm, norm_len}) != 0)
+        goto out;
     char hash[ARC_PASSWORD_HASH_MAX];
     enum arc_err e = arc_password_hash(u->pw, pw, pw_len, hash);
     if (e != ARC_OK) {
@@ -198,8 +203,6 @@ check_current_password(arc_req *r, const struct arc_principal *who, const char *
     struct users *u = r->ctx;
     struct user_row row;
     char hash[ARC_PASSWORD_HASH_MAX];
-    const char *addr = arc_req_header(r, "REMOTE_ADDR");
-    arc_str address = {addr ? addr : "", addr ? strlen(addr) : 0};
     enum arc_err e = store_user_get(u->db, who->user_id, &row);
     if (e == ARC_OK)
         e = store_user_hash(u->db, who->user_id, hash);
@@ -208,26 +211,14 @@ check_current_password(arc_req *r, const struct arc_principal *who, const char *
         return -1;
     }
     arc_str account = {row.email, strlen(row.email)};
-    int64_t retry_after = 0;
-    e = store_throttle_check(u->db, account, address, &retry_after);
-    if (e != ARC_OK) {
-        arc_respond_failure(r, e);
-        return -1;
-    }
-    if (retry_after > 0) {
-        arc_respond_header(r, "Retry-After", "%lld", (long long)retry_after);
-        arc_respond_error(r, 429, "too_many_requests", "too many failed attempts, try again later",
-                          NULL);
+    if (password_try_take(r, account) != 0) {
+        sodium_memzero(hash, sizeof hash);
         return -1;
     }
     e = arc_password_verify(u->pw, hash, current, current_len);
     sodium_memzero(hash, sizeof hash);
+    password_try_end(r, account, e);
     if (e == ARC_INVALID) {
-        enum arc_err f = store_throttle_fail(u->db, account, address, u->lock_s);
-        if (f != ARC_OK) {
-            arc_respond_failure(r, f);
-            return -1;
-        }
         json_object *fields = NULL;
         arc_json_field_error(&fields, "current_password", "is wrong");
         arc_respond_invalid(r, fields);
@@ -415,6 +406,7 @@ respond_new_session(arc_req *r, const struct user_row *row)
         return;
     }
     arc_auth_cache_put(u->cache, hash, &p);
+    sessions_cap(u, row->id);
     format_time(p.expires_at, expires);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "token", json_object_new_string_len(token, TOKEN_CHARS));
@@ -430,7 +422,7 @@ handle_session_create(arc_req *r)
 {
     struct users *u = r->ctx;
     json_object *body, *fields = NULL;
-    if (arc_req_read_json(r, &body) != 0)
+    if (limit_login_request(r) != 0 || arc_req_read_json(r, &body) != 0)
         return;
     const char *email = NULL, *pw = NULL;
     size_t email_len = 0, pw_len = 0;
@@ -449,48 +441,37 @@ handle_session_create(arc_req *r)
         invalid_credentials(r);
         goto out;
     }
-    const char *addr = arc_req_header(r, "REMOTE_ADDR");
     arc_str account = {norm, norm_len};
-    arc_str address = {addr ? addr : "", addr ? strlen(addr) : 0};
 
-    /* A locked account or address costs no hashing. */
-    int64_t retry_after = 0;
-    enum arc_err e = store_throttle_check(u->db, account, address, &retry_after);
-    if (e != ARC_OK) {
+    /* A try is taken before the password is checked, so a locked account or
+     * address costs no hashing and concurrent logins cannot overrun a limit. */
+    if (limit_account_request(r, account) != 0 || password_try_take(r, account) != 0)
+        goto out;
+    struct user_row row;
+    char hash[ARC_PASSWORD_HASH_MAX];
+    enum arc_err e = store_user_by_email(u->db, norm, norm_len, &row, hash);
+    if (e != ARC_OK && e != ARC_NOT_FOUND) {
+        password_try_end(r, account, e);
         arc_respond_failure(r, e);
         goto out;
     }
-    if (retry_after > 0) {
-        arc_respond_header(r, "Retry-After", "%lld", (long long)retry_after);
-        arc_respond_error(r, 429, "too_many_requests", "too many failed logins, try again later",
-                          NULL);
-        goto out;
-    }
-
-    struct user_row row;
-    char hash[ARC_PASSWORD_HASH_MAX];
-    e = store_user_by_email(u->db, norm, norm_len, &row, hash);
     if (e == ARC_NOT_FOUND)
         e = arc_password_verify_dummy(u->pw, pw, pw_len); /* same cost as a real check */
-    else if (e == ARC_OK)
+    else
         e = arc_password_verify(u->pw, hash, pw, pw_len);
     sodium_memzero(hash, sizeof hash);
+    password_try_end(r, account, e);
     if (e == ARC_INVALID) {
-        e = store_throttle_fail(u->db, account, address, u->lock_s);
-        if (e != ARC_OK)
-            arc_respond_failure(r, e);
-        else
-            invalid_credentials(r);
+        invalid_credentials(r);
         goto out;
     }
     if (e != ARC_OK) {
         respond_password_failure(r, e);
         goto out;
     }
-    if (store_throttle_clear(u->db, account) != ARC_OK)
-        arc_log_warn("users: could not clear the login throttle of user %lld", (long long)row.id);
     /* Now and then, purge expired sessions and stale throttle rows. */
-    if (randombytes_uniform(64) == 0 && store_housekeeping(u->db) != ARC_OK)
+    if (randombytes_uniform(64) == 0 &&
+        (store_housekeeping(u->db) != ARC_OK || limits_housekeeping(u->db) != ARC_OK))
         arc_log_warn("users: housekeeping failed");
     respond_new_session(r, &row);
 out:

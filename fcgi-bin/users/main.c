@@ -27,6 +27,8 @@ main(int argc, char **argv)
                         "ARCADE_PWHASH_CONCURRENCY\n");
         return EXIT_FAILURE;
     }
+    if (limits_config(&u.lim) != 0)
+        return EXIT_FAILURE;
     if (arc_log_start(&u.cfg) != 0) {
         fprintf(stderr, "users: cannot open log %s\n", u.cfg.log_file);
         return EXIT_FAILURE;
@@ -37,7 +39,9 @@ main(int argc, char **argv)
                       strerror(errno));
         return EXIT_FAILURE;
     }
-    u.db = arc_db_new(&u.cfg.db, users_sql, users_nsql);
+    size_t nsql = 0;
+    const char *const *sql = users_all_sql(&nsql);
+    u.db = sql != NULL ? arc_db_new(&u.cfg.db, sql, nsql) : NULL;
     u.cache = arc_cache_new(u.cfg.memcached, u.cfg.cache_timeout_ms);
     if (u.db == NULL || u.cache == NULL) {
         arc_log_error("users: cannot start");

@@ -32,8 +32,17 @@
 #define THROTTLE_WINDOW_S 900
 #define THROTTLE_ACCOUNT_LIMIT 5
 #define THROTTLE_ADDRESS_LIMIT 20
+#define RATE_WINDOW_S 60 /* request limits (ARCADE_*_RATE) count per minute */
 #define TOKEN_BYTES 32
 #define TOKEN_CHARS 43 /* base64url of 32 bytes, no padding */
+
+/* Request limits and the session cap (throttle.c, read by limits_config). */
+struct limits {
+    unsigned login_rate;   /* ARCADE_LOGIN_RATE: POST /sessions per address */
+    unsigned signup_rate;  /* ARCADE_SIGNUP_RATE: POST /users per address */
+    unsigned account_rate; /* ARCADE_ACCOUNT_RATE: both, per account */
+    unsigned sessions_max; /* ARCADE_SESSIONS_MAX: live sessions per account */
+};
 
 struct users {
     struct arc_config cfg;
@@ -45,6 +54,7 @@ struct users {
     unsigned session_ttl_s; /* ARCADE_SESSION_TTL */
     unsigned lock_s;        /* ARCADE_LOGIN_LOCK_SECONDS */
     unsigned pwhash_slots;  /* ARCADE_PWHASH_CONCURRENCY */
+    struct limits lim;
 };
 
 /* --- Rules (rules.c): pure validation, no I/O ------------------------------ */
@@ -154,6 +164,34 @@ json_object *user_json(const struct user_row *u);
 json_object *address_json(const struct address_row *a);
 /* RFC 3339 UTC with milliseconds, like the database's times, of unix seconds t. */
 void format_time(int64_t t, char out[32]);
+/* --- Limits (throttle.c): login_limits, and the sessions cap ---------------- */
+
+/* store.c's statements followed by throttle.c's, for arc_db_new; *n gets
+ * their number. */
+const char *const *users_all_sql(size_t *n);
+/* Reads ARCADE_LOGIN_RATE, ARCADE_SIGNUP_RATE, ARCADE_ACCOUNT_RATE and
+ * ARCADE_SESSIONS_MAX; -1 (and a message on stderr) when one is malformed. */
+int limits_config(struct limits *out);
+
+/* Each of these takes its place in a limit before the work it guards, in one
+ * conditional statement: 0 to go on, or it has answered (429 with Retry-After,
+ * 503) and returns -1. The client address is REMOTE_ADDR. */
+int limit_login_request(arc_req *r);  /* POST /sessions from this address */
+int limit_signup_request(arc_req *r); /* POST /users from this address */
+/* A login or registration for account (the normalised email), unless the
+ * account logged in from this address within 30 days. */
+int limit_account_request(arc_req *r, arc_str account);
+/* One password try for account from this address, before it is checked. */
+int password_try_take(arc_req *r, arc_str account);
+/* After the check: ARC_INVALID keeps the try (a failure), ARC_OK clears the
+ * account's tries from this address, anything else (never checked) gives the
+ * try back. Never answers. */
+void password_try_end(arc_req *r, arc_str account, enum arc_err verdict);
+/* Ends the user's oldest sessions beyond ARCADE_SESSIONS_MAX (and their cached
+ * copies); a failure is logged, never answered. */
+void sessions_cap(struct users *u, int64_t user_id);
+/* Deletes stale login_limits rows, a bounded batch. */
+enum arc_err limits_housekeeping(arc_db *db) ARC_NODISCARD;
 
 /* --- Handlers (handlers.c) and routes (routes.c) -------------------------- */
 

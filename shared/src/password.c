@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -17,7 +16,6 @@
 #include "arcade/log.h"
 
 #define SLOTS_MAX 64
-#define RETRY_SLEEP_MS 10
 
 struct arc_password {
     int fds[SLOTS_MAX];
@@ -81,31 +79,29 @@ arc_password_free(arc_password *p)
     free(p);
 }
 
-/* Takes a free slot: returns its index, or -1 when none came free within
- * ARC_PASSWORD_WAIT_MS. Tries the slots from a random start so that waiting
- * workers do not all pile onto slot 0. */
+/* Takes a free slot at once: returns its index, or -1 when every slot is
+ * busy. Never waits: a worker that waited for a slot would be one less worker
+ * serving everything else (GET /users/me queued behind logins in the web
+ * server), so a busy host answers 503 + Retry-After right away. Tries the
+ * slots from a random start so that callers do not all pile onto slot 0. */
 static int
 slot_acquire(arc_password *p)
 {
-    uint64_t deadline = arc_now_ns() + (uint64_t)ARC_PASSWORD_WAIT_MS * 1000000u;
-    for (;;) {
-        unsigned start = randombytes_uniform(p->nslots);
-        for (unsigned k = 0; k < p->nslots; k++) {
-            unsigned i = (start + k) % p->nslots;
-            if (flock(p->fds[i], LOCK_EX | LOCK_NB) == 0)
-                return (int)i;
-            if (errno != EWOULDBLOCK && errno != EINTR) {
-                arc_log_error("password: flock of slot %u failed: %s", i, strerror(errno));
-                return -1;
-            }
-        }
-        if (arc_now_ns() >= deadline)
+    unsigned start = randombytes_uniform(p->nslots);
+    for (unsigned k = 0; k < p->nslots; k++) {
+        unsigned i = (start + k) % p->nslots;
+        int rc;
+        do
+            rc = flock(p->fds[i], LOCK_EX | LOCK_NB);
+        while (rc != 0 && errno == EINTR);
+        if (rc == 0)
+            return (int)i;
+        if (errno != EWOULDBLOCK) {
+            arc_log_error("password: flock of slot %u failed: %s", i, strerror(errno));
             return -1;
-        /* 5..15 ms, so that waiters do not retry in lock step. */
-        long ms = RETRY_SLEEP_MS / 2 + (long)randombytes_uniform(RETRY_SLEEP_MS + 1);
-        struct timespec ts = {0, ms * 1000000L};
-        nanosleep(&ts, NULL);
+        }
     }
+    return -1;
 }
 
 static void
@@ -124,7 +120,7 @@ enter(arc_password *p, int *slot)
         return 0;
     *slot = slot_acquire(p);
     if (*slot < 0) {
-        arc_log_warn("password: every hashing slot busy for %d ms", ARC_PASSWORD_WAIT_MS);
+        arc_log_warn("password: every hashing slot busy");
         return -1;
     }
     return 0;

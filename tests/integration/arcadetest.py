@@ -205,11 +205,12 @@ def _split(base):
 
 
 def request(method, path, body=None, headers=None, json_body=_MISSING,
-            content_type=_MISSING, base=None, timeout=HTTP_TIMEOUT):
+            content_type=_MISSING, base=None, timeout=HTTP_TIMEOUT, source=None):
     """One HTTP request on a fresh connection.
 
     path: "/api/v1/products/1?x=y" (sent as is; http.client refuses control bytes —
-    use raw_request for those). json_body: serialised as UTF-8 (not ASCII-escaped)
+    use raw_request for those). source: the local address to connect from (e.g.
+    other_address(); the service sees it as REMOTE_ADDR). json_body: serialised as UTF-8 (not ASCII-escaped)
     with Content-Type application/json unless content_type says otherwise
     (content_type=None sends no Content-Type). body: raw bytes or str.
     """
@@ -224,7 +225,8 @@ def request(method, path, body=None, headers=None, json_body=_MISSING,
         headers["Content-Type"] = content_type
     scheme, host, port, prefix = _split(base or base_url())
     conn_cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-    conn = conn_cls(host, port, timeout=timeout)
+    extra = {"source_address": (source, 0)} if source else {}
+    conn = conn_cls(host, port, timeout=timeout, **extra)
     url = prefix + path
     try:
         try:
@@ -647,9 +649,18 @@ def register(email=None, password=None, name=None):
 REFUSED_LOGINS = [0]
 
 
-def login_response(email, password):
-    r = post(SESSIONS, {"email": email, "password": password})
-    if r.status in (401, 429):
+def other_address():
+    """A random loopback address other than 127.0.0.1 (all of 127.0.0.0/8 is
+    the loopback interface, and the web server listens on 127.0.0.1): requests
+    sent from it (request(..., source=)) count against limits of their own."""
+    import random
+    return "127.%d.%d.%d" % (random.randint(1, 254), random.randint(0, 255),
+                             random.randint(1, 254))
+
+
+def login_response(email, password, source=None):
+    r = post(SESSIONS, {"email": email, "password": password}, source=source)
+    if r.status in (401, 429) and source is None:
         with _secrets_lock:
             REFUSED_LOGINS[0] += 1
     if isinstance(r.json, dict) and isinstance(r.json.get("token"), str):
@@ -818,6 +829,27 @@ def login_lock_seconds():
     environment, else the default 300)."""
     v = fleet_env().get("ARCADE_LOGIN_LOCK_SECONDS") or os.environ.get("ARCADE_LOGIN_LOCK_SECONDS")
     return int(v) if v and v.isdigit() else 300
+
+
+def users_limit(name, default):
+    """A users service limit (ARCADE_LOGIN_RATE, …) of the fleet: fleet.env,
+    else this process's environment (the ctest fleet's), else the default."""
+    v = fleet_env().get(name) or os.environ.get(name)
+    return int(v) if v and v.isdigit() else default
+
+
+def users_db(sql):
+    """Runs sql in the users schema as the service's own user (the mariadb
+    client, over the fleet's socket); returns the rows as lists of strings."""
+    env = fleet_env()
+    cp = subprocess.run(["mariadb", "--no-defaults", "--socket=" + env["ARCADE_DB_SOCKET"],
+                         "-u", "arcade_users", "--batch", "--skip-column-names",
+                         "arcade_users", "-e", sql],
+                        env=dict(os.environ, MYSQL_PWD=env.get("ARCADE_DB_PASSWORD_USERS", "")),
+                        capture_output=True, text=True, timeout=30)
+    if cp.returncode != 0:
+        raise AssertionError("mariadb: %s" % cp.stderr.strip())
+    return [line.split("\t") for line in cp.stdout.splitlines()]
 
 
 def session_ttl():

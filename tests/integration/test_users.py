@@ -9,9 +9,15 @@ throttling test runs last (load_tests below), waiting until the lock is over.
 So the module needs a fleet whose address window is fresh (the ctest fleet, or
 15 minutes after the last run): the service keeps counting within the window, so
 once 20 failures are reached every further one locks the address again.
-The throttling tests need a fleet with a short ARCADE_LOGIN_LOCK_SECONDS (3).
+The throttling tests need a fleet with a short ARCADE_LOGIN_LOCK_SECONDS (3), and
+per-address request limits (ARCADE_LOGIN_RATE, ARCADE_SIGNUP_RATE) above what the
+module sends from 127.0.0.1 (the ctest fleet: 1000 a minute). The tests of limits
+and lockouts send from other loopback addresses (other_address()), whose failures
+do not count here.
 """
 
+import concurrent.futures
+import hashlib
 import statistics
 import time
 import unittest
@@ -19,9 +25,10 @@ import unittest
 from arcadetest import (ADDRESSES, API, ME, OMIT, REFUSED_LOGINS, SECRETS, SESSIONS, USERS,
                         USERS_HEALTH, UsersTestCase, address_body, admin_headers, arcade,
                         bearer, delete, get, log_files, login, login_lock_seconds,
-                        login_response, new_admin, new_customer, patch, post, product_body,
-                        register, register_response, request, resolve_location,
-                        secrets_in_logs, unique_email, unique_password, utcnow)
+                        login_response, new_admin, new_customer, other_address, parallel,
+                        patch, post, product_body, register, register_response, request,
+                        resolve_location, secrets_in_logs, unique_email, unique_password,
+                        users_db, users_limit, utcnow, wait_until)
 
 PRODUCTS = API + "/products"
 UNKNOWN_ID = 999_999_999
@@ -623,6 +630,235 @@ class HealthTests(UsersTestCase):
         self.assertIn("no-store", (r.header("Cache-Control") or "").lower(), "never cached")
 
 
+BUSY = "too many password checks at once, try again"
+PAIR_LIMIT = 5  # password tries per account and address (docs/users-api.md)
+
+
+def limit_key(*parts):
+    """login_limits.key: hex SHA-256 of the parts joined by a newline."""
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+class LoginLoadTests(UsersTestCase):
+
+    def test_reads_stay_fast_while_logins_run(self):
+        """20 parallel valid logins of one account: every worker that finds no
+        hashing slot answers 503 at once, so /users/me keeps being served."""
+        acct = new_customer()
+        src = other_address()
+        self.assertSession(login_response(acct.email, acct.password, source=src))
+        for _ in range(3):
+            self.assertStatus(get(ME, headers=acct.headers), 200)
+
+        def logins(_):
+            out = []
+            for _ in range(3):
+                t0 = time.monotonic()
+                r = login_response(acct.email, acct.password, source=src)
+                out.append((r, time.monotonic() - t0))
+            return out
+
+        reads = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as ex:
+            futures = [ex.submit(logins, i) for i in range(20)]
+            while not all(f.done() for f in futures):
+                t0 = time.monotonic()
+                r = get(ME, headers=acct.headers)
+                reads.append(time.monotonic() - t0)
+                self.assertStatus(r, 200, "GET /users/me while logins run")
+        answers = [a for f in futures for a in f.result()]
+        busy = [(r, took) for r, took in answers if r.status == 503]
+        for r, took in answers:
+            self.assertStatus(r, (201, 503, 429), "a login while 20 run at once")
+        self.assertTrue(busy, "20 parallel logins on %s hashing slots: some must find none "
+                        "(statuses %r)" % (fleet_pwhash(), sorted(r.status for r, _ in answers)))
+        for r, took in busy:
+            self.assertError(r, 503, "unavailable")
+            self.assertEqual(r.json["error"]["message"], BUSY)
+            self.assertEqual(r.header("Retry-After"), "1")
+            self.assertLess(took, 1.0, "a busy login is answered at once, not after a wait")
+        self.assertGreaterEqual(len(reads), 5, "reads measured while the logins ran")
+        p50 = statistics.median(reads)
+        self.assertLess(p50, 0.25, "GET /users/me p50 %.1f ms while logins ran (%d reads)"
+                        % (p50 * 1e3, len(reads)))
+
+
+def fleet_pwhash():
+    return users_limit("ARCADE_PWHASH_CONCURRENCY", 2)
+
+
+class RequestLimitTests(UsersTestCase):
+    """Per client address (logins, registrations) and per account, successful
+    or not; each test sends from addresses of its own."""
+
+    def assertLimited(self, r, what):
+        secs = self.assertRetryAfter(r, upper=60)
+        self.assertEqual(r.json["error"]["code"], "too_many_requests", what)
+        return secs
+
+    def fill(self, path, limit, src):
+        """limit cheap requests (malformed JSON: counted, never hashed) from src."""
+        rs = parallel(lambda _: post(path, body="{", content_type="application/json",
+                                     source=src), range(limit), workers=8)
+        bad = [r for r in rs if isinstance(r, Exception) or r.status != 400]
+        self.assertEqual(bad, [], "the first %d requests from %s pass" % (limit, src))
+
+    def test_logins_per_address(self):
+        limit, src = users_limit("ARCADE_LOGIN_RATE", 30), other_address()
+        acct = new_customer()
+        self.fill(SESSIONS, limit, src)
+        self.assertLimited(login_response(acct.email, acct.password, source=src),
+                           "a valid login beyond the limit")
+        self.assertLimited(post(SESSIONS, body="{", content_type="application/json",
+                                source=src), "a malformed one")
+        self.assertSession(login_response(acct.email, acct.password, source=other_address()),
+                           acct.user)
+        self.assertSession(login_response(acct.email, acct.password), acct.user)
+
+    def test_registrations_per_address(self):
+        limit, src = users_limit("ARCADE_SIGNUP_RATE", 5), other_address()
+        self.fill(USERS, limit, src)
+        body = {"email": unique_email(), "password": unique_password(), "name": "Late"}
+        self.assertLimited(post(USERS, body, source=src), "a registration beyond the limit")
+        self.assertStatus(post(USERS, body, source=other_address()), 201,
+                          "the same registration from elsewhere")
+
+    def test_requests_per_account(self):
+        """ARCADE_ACCOUNT_RATE logins and registrations per account from
+        addresses it never logged in from; the owner's own address is exempt."""
+        limit = users_limit("ARCADE_ACCOUNT_RATE", 10)
+        user, password = register()  # 1
+        self.assertSession(login_response(user["email"], password), user)  # 2, now known
+        for i in range(limit - 2):
+            self.assertInvalidCredentials(
+                login_response(user["email"], password + "x", source=other_address()),
+                "guess %d from a new address" % (i + 1))
+        self.assertLimited(login_response(user["email"], password, source=other_address()),
+                           "even the right password from a new address")
+        self.assertLimited(post(USERS, {"email": user["email"], "password": unique_password(),
+                                        "name": "N"}, source=other_address()),
+                           "a registration of the email from a new address")
+        for _ in range(3):
+            self.assertSession(login_response(user["email"], password), user)
+
+
+class LockoutTests(UsersTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.lock = login_lock_seconds()
+
+    def test_failures_elsewhere_do_not_lock_the_owner_out(self):
+        acct = new_customer()  # logged in from 127.0.0.1 (a known address)
+        attacker = other_address()
+        for i in range(PAIR_LIMIT):
+            self.assertInvalidCredentials(
+                login_response(acct.email, "Wrong-%d-%s" % (i, acct.password), source=attacker),
+                "failure %d" % (i + 1))
+        first = self.assertRetryAfter(login_response(acct.email, acct.password, source=attacker),
+                                      upper=self.lock + 1)
+        # The owner, from their own address, is not affected at all.
+        self.assertSession(login_response(acct.email, acct.password), acct.user)
+        new = unique_password()
+        r = patch(ME, {"password": new, "current_password": acct.password}, headers=acct.headers)
+        self.assertStatus(r, 200, "a password change by the owner while others are locked")
+        # Growing delays: after the lock, one more failure locks twice as long.
+        time.sleep(first + 0.2)
+        self.assertInvalidCredentials(login_response(acct.email, "Wrong-x", source=attacker))
+        second = self.assertRetryAfter(login_response(acct.email, new, source=attacker),
+                                       upper=2 * self.lock + 1)
+        self.assertGreater(second, first, "the second lock is longer")
+        self.assertSession(login_response(acct.email, new), acct.user)
+        # (Every request from an address the account never logged in from
+        # counted against ARCADE_ACCOUNT_RATE too: the attacker has spent it.)
+        self.assertRetryAfter(login_response(acct.email, new, source=other_address()), upper=60)
+
+
+class RaceTests(UsersTestCase):
+
+    def test_parallel_wrong_passwords_take_exactly_the_limit(self):
+        acct = new_customer()
+        src = other_address()
+        # A success from src first: the per-account request limit exempts it,
+        # so only the password tries decide.
+        self.assertSession(login_response(acct.email, acct.password, source=src))
+        rs = parallel(lambda i: login_response(acct.email, "Wrong-%d-%s" % (i, acct.password),
+                                               source=src), range(50), workers=50)
+        statuses = [r.status if not isinstance(r, Exception) else repr(r) for r in rs]
+        for r in rs:
+            if isinstance(r, Exception):
+                self.fail(repr(r))
+            self.assertIn(r.status, (401, 429, 503), r)
+            if r.status == 503:
+                self.assertEqual(r.json["error"]["message"], BUSY)
+        failed = statuses.count(401)
+        self.assertLessEqual(failed, PAIR_LIMIT, "password checks that failed: %r" % statuses)
+        self.assertGreaterEqual(statuses.count(429), 50 - PAIR_LIMIT - statuses.count(503))
+        rows = users_db("SELECT tries, locked_until IS NOT NULL FROM login_limits "
+                        "WHERE scope = 4 AND `key` = '%s'" % limit_key(acct.email, src))
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(int(rows[0][0]), failed, "tries held = the failures (none in flight)")
+        self.assertEqual(rows[0][1], "1" if failed == PAIR_LIMIT else "0", rows)
+        # A try a 503 never used was given back: exactly the limit fail in all.
+        for i in range(PAIR_LIMIT - failed):
+            self.assertInvalidCredentials(
+                login_response(acct.email, "Late-%d" % i, source=src))
+        self.assertRetryAfter(login_response(acct.email, acct.password, source=src))
+        rows = users_db("SELECT tries FROM login_limits WHERE scope = 4 AND `key` = '%s'"
+                        % limit_key(acct.email, src))
+        self.assertEqual(rows, [[str(PAIR_LIMIT)]])
+
+
+class SessionCapTests(UsersTestCase):
+
+    def test_oldest_sessions_end_beyond_the_cap(self):
+        cap = users_limit("ARCADE_SESSIONS_MAX", 10)
+        acct = new_customer()
+        tokens = [acct.token] + [login(acct.email, acct.password) for _ in range(cap + 1)]
+        for t in tokens:  # used (and so cached) on both services first
+            self.assertStatus(get(ME, headers=bearer(t)), (200, 401))
+        ended, live = tokens[:2], tokens[2:]
+        for t in ended:
+            self.assertUnauthorized(get(ME, headers=bearer(t)), "one of the two oldest")
+            self.assertUnauthorized(post(PRODUCTS, product_body(), headers=bearer(t)),
+                                    "one of the two oldest, on the catalog")
+        for t in live:
+            self.assertStatus(get(ME, headers=bearer(t)), 200, "one of the newest %d" % cap)
+        rows = users_db("SELECT COUNT(*) FROM sessions WHERE user_id = %d" % acct.id)
+        self.assertEqual(rows, [[str(cap)]])
+
+
+class DatabaseDownTests(UsersTestCase):
+    """MariaDB stopped the way test_faults does it; started again (and the
+    service healthy) in a cleanup."""
+
+    def ensure_up(self):
+        arcade("svc", "start", "mariadb", check=False)
+        wait_until(lambda: get(USERS_HEALTH).status == 200, timeout=30,
+                   message="users healthy after `arcade svc start mariadb`")
+
+    def test_database_down_is_not_too_many_password_checks(self):
+        acct = new_customer()
+        self.assertStatus(get(ME, headers=acct.headers), 200)  # cached session
+        self.addCleanup(self.ensure_up)
+        arcade("svc", "stop", "mariadb")
+        calls = [("login", lambda: login_response(acct.email, acct.password)),
+                 ("registration", lambda: register_response()[0]),
+                 ("password change", lambda: patch(ME, {"password": unique_password(),
+                                                        "current_password": acct.password},
+                                                   headers=acct.headers))]
+        for name, call in calls:
+            with self.subTest(name):
+                r = call()
+                self.assertError(r, 503, "unavailable")
+                self.assertNotEqual(r.json["error"]["message"], BUSY)
+                self.assertNotIn("password", r.json["error"]["message"])
+                self.assertRegex(r.header("Retry-After") or "", r"^\d+$")
+        self.ensure_up()
+        self.assertSession(login_response(acct.email, acct.password), acct.user)
+
+
 class ThrottleTestCase(UsersTestCase):
 
     @classmethod
@@ -638,7 +874,7 @@ class ThrottleTestCase(UsersTestCase):
 
 class AccountThrottleTests(ThrottleTestCase):
 
-    def test_five_failures_lock_the_account(self):
+    def test_five_failures_lock_the_account_from_that_address(self):
         user, password = register()
         session = login(user["email"], password)
         took = []
@@ -655,20 +891,24 @@ class AccountThrottleTests(ThrottleTestCase):
         self.assertLess(locked_took, statistics.median(took) / 2,
                         "a locked login took %.1f ms, a verified one %.1f ms (median)"
                         % (locked_took * 1e3, statistics.median(took) * 1e3))
-        # A password change (current_password) is under the same lock.
+        # A password change (current_password) from the same address is under
+        # the same lock.
         r = patch(ME, {"password": unique_password(), "current_password": password},
                   headers=bearer(session))
         self.assertRetryAfter(r, upper=self.lock + 1)
-        # Another account is not affected.
+        # Another account is not affected, nor this one from another address.
         other, other_pw = register()
         self.assertSession(login_response(other["email"], other_pw), other)
+        self.assertSession(login_response(user["email"], password, source=other_address()),
+                           user)
         time.sleep(secs + 0.2)
-        # Within the window, one further failure locks the account again.
+        # Within the window, one further failure locks it again, twice as long.
         self.assertInvalidCredentials(login_response(user["email"], password + "y"),
                                       "first failure after the lock")
-        secs = self.assertRetryAfter(login_response(user["email"], password),
-                                     upper=self.lock + 1)
-        time.sleep(secs + 0.2)
+        again = self.assertRetryAfter(login_response(user["email"], password),
+                                      upper=2 * self.lock + 1)
+        self.assertGreater(again, secs, "a growing delay")
+        time.sleep(again + 0.2)
         self.assertSession(login_response(user["email"], password), user)
         self.assertStatus(get(ME, headers=bearer(session)), 200, "sessions survive the lock")
 
@@ -692,10 +932,11 @@ class AddressThrottleTests(ThrottleTestCase):
         secs = self.assertRetryAfter(r, upper=self.lock + 1)
         time.sleep(secs + 0.2)
         self.assertSession(login_response(fresh["email"], password), fresh)
-        # Within the window, one further failure locks the address again.
+        # Within the window, one further failure locks the address again
+        # (twice as long).
         self.assertInvalidCredentials(login_response(unique_email("nobody"), "Wrong-pass-1"))
         secs = self.assertRetryAfter(login_response(fresh["email"], password),
-                                     upper=self.lock + 1)
+                                     upper=2 * self.lock + 1)
         time.sleep(secs + 0.2)
         self.assertSession(login_response(fresh["email"], password), fresh)
 
@@ -715,7 +956,8 @@ def load_tests(loader, standard_tests, pattern):
     """The address throttling test and the log check run last."""
     suite = unittest.TestSuite()
     for cls in (RegistrationTests, SessionTests, MeTests, AddressTests, AdminTests, HealthTests,
-                AccountThrottleTests, AddressThrottleTests, LogTests):
+                LoginLoadTests, RequestLimitTests, LockoutTests, RaceTests, SessionCapTests,
+                DatabaseDownTests, AccountThrottleTests, AddressThrottleTests, LogTests):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     return suite
 

@@ -97,7 +97,8 @@ slots_bound_concurrent_hashes(void **state)
     assert_int_equal(arc_password_hash(p, PW, strlen(PW), hash), ARC_OK);
 
     /* Another process (here: another open file description) holds the only
-     * slot: the hash waits about ARC_PASSWORD_WAIT_MS, then gives up. */
+     * slot: the check gives up at once, without waiting (a waiting worker
+     * would be one less worker for every other request). */
     char path[256];
     snprintf(path, sizeof path, "%s/arcade-pwhash.0.lock", run_dir);
     int fd = open(path, O_RDWR);
@@ -106,8 +107,7 @@ slots_bound_concurrent_hashes(void **state)
     uint64_t t0 = arc_now_ns();
     assert_int_equal(arc_password_verify(p, hash, PW, strlen(PW)), ARC_UNAVAILABLE);
     uint64_t waited_ms = (arc_now_ns() - t0) / 1000000u;
-    assert_true(waited_ms >= ARC_PASSWORD_WAIT_MS - 50);
-    assert_true(waited_ms < ARC_PASSWORD_WAIT_MS + 1000);
+    assert_true(waited_ms < 50);
     assert_int_equal(arc_password_verify_dummy(p, PW, strlen(PW)), ARC_UNAVAILABLE);
 
     /* Freed: it works again, and a second slot means a second hash may run. */

@@ -5,8 +5,9 @@
  * Each hash or verification takes one of N host-wide slots: lock files
  * <run_dir>/arcade-pwhash.<i>.lock held with flock(LOCK_EX) for the duration,
  * so at most N hashes (N * 64 MiB) run at once on the host, whatever the
- * number of workers. A caller that finds every slot busy retries with short
- * sleeps for up to ARC_PASSWORD_WAIT_MS, then gets ARC_UNAVAILABLE (503).
+ * number of workers. A caller that finds every slot busy gets ARC_UNAVAILABLE
+ * (503 + Retry-After) at once, without waiting: the workers that do not hash
+ * stay free for every other request.
  * Passwords and hashes are never logged.
  */
 #ifndef ARCADE_PASSWORD_H
@@ -15,7 +16,6 @@
 #include "arcade/common.h"
 
 #define ARC_PASSWORD_HASH_MAX 128 /* crypto_pwhash_STRBYTES, NUL included */
-#define ARC_PASSWORD_WAIT_MS 2000
 
 typedef struct arc_password arc_password;
 
@@ -26,13 +26,13 @@ arc_password *arc_password_new(const char *run_dir, unsigned slots);
 void arc_password_free(arc_password *p);
 
 /* Hashes pw[0..len) into out (NUL-terminated). p NULL: no slot is taken
- * (command-line tools). ARC_OK, ARC_UNAVAILABLE (no slot in time), ARC_INTERNAL
+ * (command-line tools). ARC_OK, ARC_UNAVAILABLE (every slot busy), ARC_INTERNAL
  * (out of memory inside libsodium; logged). */
 enum arc_err arc_password_hash(arc_password *p, const char *pw, size_t len,
                                char out[ARC_PASSWORD_HASH_MAX]) ARC_NODISCARD;
 
 /* Verifies pw[0..len) against hash. ARC_OK when it matches, ARC_INVALID when
- * it does not (or hash is malformed), ARC_UNAVAILABLE when no slot came free. */
+ * it does not (or hash is malformed), ARC_UNAVAILABLE when every slot is busy. */
 enum arc_err arc_password_verify(arc_password *p, const char *hash, const char *pw,
                                  size_t len) ARC_NODISCARD;
 
