@@ -107,9 +107,6 @@ const char *const users_sql[] = {
 const size_t users_nsql = ARC_ARRAY_LEN(users_sql);
 _Static_assert(ARC_ARRAY_LEN(users_sql) == ST_COUNT, "one SQL text per statement");
 
-/* How many times a transaction runs when it hits a deadlock or lock timeout. */
-#define TX_ATTEMPTS 3
-
 enum { SCOPE_ACCOUNT = 1, SCOPE_ADDRESS = 2 };
 
 /* ---- sessions as arc_auth sees them ----------------------------------------- */
@@ -307,42 +304,40 @@ lock_user(arc_db *db, int64_t id)
     return e;
 }
 
+struct update_me_tx {
+    int64_t id;
+    arc_str name;
+    const char *hash, *keep;
+    struct hash_list *ended;
+};
+
 static enum arc_err
-update_me_once(arc_db *db, int64_t id, arc_str name, const char *hash, const char *keep,
-               struct hash_list *ended)
+update_me_tx(arc_db *db, void *ud)
 {
-    ended->n = 0;
-    arc_buf_reset(&ended->buf);
-    enum arc_err e = arc_db_begin(db);
+    const struct update_me_tx *a = ud;
+    a->ended->n = 0;
+    arc_buf_reset(&a->ended->buf);
+    enum arc_err e = lock_user(db, a->id);
     if (e != ARC_OK)
         return e;
-    e = lock_user(db, id);
-    if (e != ARC_OK)
-        goto out;
-    if (name.ptr != NULL) {
-        struct arc_db_param p[] = {ARC_DB_P_STRN(name.ptr, name.len), ARC_DB_P_INT(id)};
+    if (a->name.ptr != NULL) {
+        struct arc_db_param p[] = {ARC_DB_P_STRN(a->name.ptr, a->name.len), ARC_DB_P_INT(a->id)};
         e = arc_db_exec(db, ST_USER_SET_NAME, p, 2, NULL, NULL);
         if (e != ARC_OK)
-            goto out;
+            return e;
     }
-    if (hash == NULL)
-        return arc_db_commit(db);
-    struct arc_db_param set[] = {ARC_DB_P_STR(hash), ARC_DB_P_INT(id)};
+    if (a->hash == NULL)
+        return ARC_OK;
+    struct arc_db_param set[] = {ARC_DB_P_STR(a->hash), ARC_DB_P_INT(a->id)};
     e = arc_db_exec(db, ST_USER_SET_HASH, set, 2, NULL, NULL);
     if (e != ARC_OK)
-        goto out;
-    struct arc_db_param others[] = {ARC_DB_P_INT(id), ARC_DB_P_STR(keep)};
+        return e;
+    struct arc_db_param others[] = {ARC_DB_P_INT(a->id), ARC_DB_P_STR(a->keep)};
     struct arc_db_col cols[] = {{.type = ARC_DB_STR}};
-    e = arc_db_query(db, ST_SESSION_HASHES, others, 2, cols, 1, on_token_hash, ended, NULL);
+    e = arc_db_query(db, ST_SESSION_HASHES, others, 2, cols, 1, on_token_hash, a->ended, NULL);
     if (e != ARC_OK)
-        goto out;
-    e = arc_db_exec(db, ST_SESSION_DELETE_OTHERS, others, 2, NULL, NULL);
-    if (e != ARC_OK)
-        goto out;
-    return arc_db_commit(db);
-out:
-    arc_db_rollback(db);
-    return e;
+        return e;
+    return arc_db_exec(db, ST_SESSION_DELETE_OTHERS, others, 2, NULL, NULL);
 }
 
 enum arc_err
@@ -351,48 +346,44 @@ store_user_update_me(arc_db *db, int64_t id, arc_str name, const char *hash,
 {
     struct hash_list ended = {ARC_BUF_INIT, 0};
     const char *keep = keep_token_hash != NULL ? keep_token_hash : "";
-    enum arc_err e = ARC_RETRY;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = update_me_once(db, id, name, hash, keep, &ended);
+    struct update_me_tx a = {id, name, hash, keep, &ended};
+    enum arc_err e = arc_db_tx(db, "user update", update_me_tx, &a);
     if (e == ARC_OK)
         hash_list_deliver(&ended, fn, ud);
     arc_buf_cleanup(&ended.buf);
     return e;
 }
 
+struct set_role_tx {
+    int64_t id;
+    enum arc_role role;
+    struct hash_list *sessions;
+};
+
 static enum arc_err
-set_role_once(arc_db *db, int64_t id, enum arc_role role, struct hash_list *sessions)
+set_role_tx(arc_db *db, void *ud)
 {
-    sessions->n = 0;
-    arc_buf_reset(&sessions->buf);
-    enum arc_err e = arc_db_begin(db);
+    const struct set_role_tx *a = ud;
+    a->sessions->n = 0;
+    arc_buf_reset(&a->sessions->buf);
+    enum arc_err e = lock_user(db, a->id);
     if (e != ARC_OK)
         return e;
-    e = lock_user(db, id);
-    if (e != ARC_OK)
-        goto out;
-    struct arc_db_param set[] = {ARC_DB_P_STR(arc_role_name(role)), ARC_DB_P_INT(id)};
+    struct arc_db_param set[] = {ARC_DB_P_STR(arc_role_name(a->role)), ARC_DB_P_INT(a->id)};
     e = arc_db_exec(db, ST_USER_SET_ROLE, set, 2, NULL, NULL);
     if (e != ARC_OK)
-        goto out;
-    struct arc_db_param all[] = {ARC_DB_P_INT(id), ARC_DB_P_STR("")};
+        return e;
+    struct arc_db_param all[] = {ARC_DB_P_INT(a->id), ARC_DB_P_STR("")};
     struct arc_db_col cols[] = {{.type = ARC_DB_STR}};
-    e = arc_db_query(db, ST_SESSION_HASHES, all, 2, cols, 1, on_token_hash, sessions, NULL);
-    if (e != ARC_OK)
-        goto out;
-    return arc_db_commit(db);
-out:
-    arc_db_rollback(db);
-    return e;
+    return arc_db_query(db, ST_SESSION_HASHES, all, 2, cols, 1, on_token_hash, a->sessions, NULL);
 }
 
 enum arc_err
 store_user_set_role(arc_db *db, int64_t id, enum arc_role role, token_hash_fn fn, void *ud)
 {
     struct hash_list sessions = {ARC_BUF_INIT, 0};
-    enum arc_err e = ARC_RETRY;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = set_role_once(db, id, role, &sessions);
+    struct set_role_tx a = {id, role, &sessions};
+    enum arc_err e = arc_db_tx(db, "user set role", set_role_tx, &a);
     if (e == ARC_OK)
         hash_list_deliver(&sessions, fn, ud);
     arc_buf_cleanup(&sessions.buf);
@@ -422,19 +413,31 @@ store_throttle_check(arc_db *db, arc_str account, arc_str address, int64_t *retr
     return e;
 }
 
+struct throttle_fail_tx {
+    int scope;
+    arc_str key;
+    int64_t limit;
+    unsigned lock_s;
+};
+
+static enum arc_err
+throttle_fail_tx(arc_db *db, void *ud)
+{
+    const struct throttle_fail_tx *a = ud;
+    struct arc_db_param p[] = {
+        ARC_DB_P_INT(a->scope), ARC_DB_P_STRN(a->key.ptr, a->key.len),
+        ARC_DB_P_INT(a->limit), ARC_DB_P_INT(a->lock_s),
+        ARC_DB_P_INT(a->limit), ARC_DB_P_INT(a->lock_s),
+        ARC_DB_P_INT(a->limit), ARC_DB_P_INT(a->lock_s),
+    };
+    return arc_db_exec(db, ST_THROTTLE_FAIL, p, ARC_ARRAY_LEN(p), NULL, NULL);
+}
+
 static enum arc_err
 throttle_fail_one(arc_db *db, int scope, arc_str key, int64_t limit, unsigned lock_s)
 {
-    struct arc_db_param p[] = {
-        ARC_DB_P_INT(scope), ARC_DB_P_STRN(key.ptr, key.len),
-        ARC_DB_P_INT(limit), ARC_DB_P_INT(lock_s),
-        ARC_DB_P_INT(limit), ARC_DB_P_INT(lock_s),
-        ARC_DB_P_INT(limit), ARC_DB_P_INT(lock_s),
-    };
-    enum arc_err e = ARC_RETRY;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = arc_db_exec(db, ST_THROTTLE_FAIL, p, ARC_ARRAY_LEN(p), NULL, NULL);
-    return e;
+    struct throttle_fail_tx a = {scope, key, limit, lock_s};
+    return arc_db_tx(db, "login throttle", throttle_fail_tx, &a);
 }
 
 enum arc_err
@@ -548,26 +551,33 @@ str_param(arc_str s)
     return ARC_DB_P_STRN(s.ptr, s.len);
 }
 
+struct address_create_tx {
+    int64_t user_id;
+    const struct address_row *a;
+    int64_t *id;
+    bool *full;
+};
+
 static enum arc_err
-address_create_once(arc_db *db, int64_t user_id, const struct address_row *a, int64_t *id,
-                    bool *full)
+address_create_tx(arc_db *db, void *ud)
 {
-    enum arc_err e = arc_db_begin(db);
+    const struct address_create_tx *t = ud;
+    const struct address_row *a = t->a;
+    int64_t user_id = t->user_id;
+    *t->full = false;
+    /* The user's row lock serialises concurrent creates, so the count holds. */
+    enum arc_err e = lock_user(db, user_id);
     if (e != ARC_OK)
         return e;
-    /* The user's row lock serialises concurrent creates, so the count holds. */
-    e = lock_user(db, user_id);
-    if (e != ARC_OK)
-        goto out;
     struct arc_db_param u[] = {ARC_DB_P_INT(user_id)};
     struct arc_db_col count = {.type = ARC_DB_INT};
     int64_t n = 0;
     e = arc_db_query(db, ST_ADDRESS_COUNT, u, 1, &count, 1, arc_db_row_int, &n, NULL);
     if (e != ARC_OK)
-        goto out;
+        return e;
     if (n >= ADDRESSES_MAX) {
-        *full = true;
-        goto out;
+        *t->full = true; /* nothing written */
+        return ARC_OK;
     }
     struct arc_db_param p[] = {
         ARC_DB_P_INT(user_id), str_param(a->name),  str_param(a->line1),
@@ -576,12 +586,8 @@ address_create_once(arc_db *db, int64_t user_id, const struct address_row *a, in
     };
     uint64_t insert_id = 0;
     e = arc_db_exec(db, ST_ADDRESS_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
-    if (e != ARC_OK)
-        goto out;
-    *id = (int64_t)insert_id;
-    return arc_db_commit(db);
-out:
-    arc_db_rollback(db);
+    if (e == ARC_OK)
+        *t->id = (int64_t)insert_id;
     return e;
 }
 
@@ -589,11 +595,8 @@ enum arc_err
 store_address_create(arc_db *db, int64_t user_id, const struct address_row *a, int64_t *id,
                      bool *full)
 {
-    enum arc_err e = ARC_RETRY;
-    *full = false;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = address_create_once(db, user_id, a, id, full);
-    return e;
+    struct address_create_tx t = {user_id, a, id, full};
+    return arc_db_tx(db, "address create", address_create_tx, &t);
 }
 
 enum arc_err
