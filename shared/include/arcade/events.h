@@ -3,7 +3,7 @@
  * transactional outbox, the relay that publishes it, and the consumer loop
  * with its inbox.
  *
- *   writer:    BEGIN; change rows; arc_outbox_add(...); COMMIT
+ *   writer:    arc_db_tx(change rows; arc_outbox_add(...))
  *   relay:     arcade-<svc> relay      -> arc_relay_main: outbox -> broker
  *   consumer:  arcade-<svc> consume    -> arc_consumer_main: broker -> handler
  *
@@ -104,9 +104,9 @@ struct arc_consumer_spec {
 };
 
 /* Runs the consumer until SIGTERM/SIGINT/SIGQUIT/SIGHUP (the event in hand is
- * finished first): declares the queues, and for each delivery: BEGIN; record
- * the id in the inbox (a duplicate is acknowledged without effect); handle;
- * COMMIT; ack. Returns the process exit status. */
+ * finished first): declares the queues, and for each delivery, in one
+ * arc_db_tx: record the id in the inbox (a duplicate is acknowledged without
+ * effect) and handle; then ack. Returns the process exit status. */
 int arc_consumer_main(const struct arc_config *cfg, const struct arc_consumer_spec *spec);
 
 /* Parses an envelope (docs/events.md). ARC_INVALID (logged) when it is not
