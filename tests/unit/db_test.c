@@ -37,6 +37,7 @@ enum {
     ST_UPDATE_N,
     ST_BAD_SQL,
     ST_COUNT_WHERE,
+    ST_INSERT_RETURNING,
 };
 
 static const char *const sql[] = {
@@ -51,6 +52,8 @@ static const char *const sql[] = {
     [ST_UPDATE_N] = "UPDATE db_test_items SET n = ? WHERE email = ?",
     [ST_BAD_SQL] = "SELEC nonsense",
     [ST_COUNT_WHERE] = "SELECT COUNT(*) FROM db_test_items WHERE email = ?",
+    [ST_INSERT_RETURNING] =
+        "INSERT INTO db_test_items (email, n) VALUES (?, ?) RETURNING id, email",
 };
 
 static struct arc_db_config cfg;
@@ -350,6 +353,16 @@ test_exec_and_query(void **state)
     assert_int_equal(arc_db_exec(db, ST_UPDATE_N, up, 2, &affected, NULL), ARC_OK);
     assert_int_equal(affected, 1);
 
+    /* INSERT ... RETURNING is a query whose columns are known once it ran. */
+    struct arc_db_param ins[] = {ARC_DB_P_STR("ret@x"), ARC_DB_P_INT(3)};
+    struct arc_db_col ret[2] = {{.type = ARC_DB_INT}, {.type = ARC_DB_STR}};
+    assert_int_equal(arc_db_query(db, ST_INSERT_RETURNING, ins, 2, ret, 2, NULL, NULL, &n), ARC_OK);
+    assert_int_equal(n, 1);
+    assert_true(ret[0].i > (int64_t)id4);
+    assert_string_equal(ret[1].s, "ret@x");
+    ins[0] = ARC_DB_P_STR("ret2@x");
+    assert_int_equal(arc_db_query(db, ST_INSERT_RETURNING, ins, 2, ret, 1, NULL, NULL, &n),
+                     ARC_INTERNAL); /* wrong column count */
     free(big);
 }
 

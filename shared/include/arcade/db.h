@@ -88,7 +88,9 @@ enum arc_err arc_db_exec(arc_db *db, unsigned stmt, const struct arc_db_param *p
 
 /* Runs a query; cols describe the result columns (ncols must equal the
  * statement's column count). Rows are delivered to fn. *nrows (may be NULL)
- * receives the number of rows delivered. */
+ * receives the number of rows delivered. A statement that writes and returns
+ * rows (INSERT ... RETURNING) is a query too; it is never run a second time
+ * after a lost connection (run it inside arc_db_tx). */
 enum arc_err arc_db_query(arc_db *db, unsigned stmt, const struct arc_db_param *params,
                           size_t nparams, struct arc_db_col *cols, size_t ncols, arc_db_row_fn fn,
                           void *ud, uint64_t *nrows) ARC_NODISCARD;
