@@ -94,9 +94,6 @@ const char *const catalog_sql[] = {
 const size_t catalog_nsql = ARC_ARRAY_LEN(catalog_sql);
 _Static_assert(ARC_ARRAY_LEN(catalog_sql) == ST_COUNT, "one SQL text per statement");
 
-/* How many times a transaction runs when it hits a deadlock or lock timeout. */
-#define TX_ATTEMPTS 3
-
 /* ---- products -------------------------------------------------------------- */
 
 #define PRODUCT_NCOLS 14
@@ -242,25 +239,6 @@ store_outbox_backlog(arc_db *db, int64_t *rows, int64_t *oldest_ms)
     return arc_outbox_backlog(db, ST_OUTBOX_BACKLOG, rows, oldest_ms);
 }
 
-/* Returns the result of call, run up to TX_ATTEMPTS times while it hits deadlocks. */
-#define RETURN_RETRYING(call)                                                                      \
-    do {                                                                                           \
-        enum arc_err tx_e_ = ARC_RETRY;                                                            \
-        for (int tx_i_ = 0; tx_i_ < TX_ATTEMPTS && tx_e_ == ARC_RETRY; tx_i_++)                    \
-            tx_e_ = (call);                                                                        \
-        return tx_e_;                                                                              \
-    } while (0)
-
-/* Ends a write transaction: commit when e is ARC_OK, otherwise roll back. */
-static enum arc_err
-finish(arc_db *db, enum arc_err e)
-{
-    if (e == ARC_OK)
-        return arc_db_commit(db);
-    arc_db_rollback(db);
-    return e;
-}
-
 /* ---- product writes: each one transaction with its event -------------------- */
 
 static struct arc_db_param
@@ -269,9 +247,19 @@ opt_category(const struct product_input *in)
     return in->category_id > 0 ? ARC_DB_P_INT(in->category_id) : ARC_DB_P_NULL();
 }
 
+struct create_tx {
+    struct store_writer *w;
+    const struct product_input *in;
+    int64_t *id;
+};
+
 static enum arc_err
-create_once(struct store_writer *w, const struct product_input *in, int64_t *id)
+create_tx(arc_db *db, void *ud)
 {
+    const struct create_tx *a = ud;
+    struct store_writer *w = a->w;
+    const struct product_input *in = a->in;
+    int64_t *id = a->id;
     struct arc_db_param p[] = {
         ARC_DB_P_STRN(in->sku.ptr, in->sku.len),
         ARC_DB_P_STRN(in->name.ptr, in->name.len),
@@ -283,20 +271,18 @@ create_once(struct store_writer *w, const struct product_input *in, int64_t *id)
         ARC_DB_P_INT((in->set & F_ACTIVE) ? in->active : true),
     };
     uint64_t insert_id = 0;
-    enum arc_err e = arc_db_begin(w->db);
-    if (e != ARC_OK)
-        return e;
-    e = arc_db_exec(w->db, ST_PRODUCT_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
+    enum arc_err e = arc_db_exec(db, ST_PRODUCT_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
     *id = (int64_t)insert_id;
     if (e == ARC_OK)
         e = emit(w, *id, "product.created");
-    return finish(w->db, e);
+    return e;
 }
 
 enum arc_err
 store_product_create(struct store_writer *w, const struct product_input *in, int64_t *id)
 {
-    RETURN_RETRYING(create_once(w, in, id));
+    struct create_tx a = {w, in, id};
+    return arc_db_tx(w->db, "product create", create_tx, &a);
 }
 
 struct lock_row {
@@ -357,21 +343,26 @@ flag(const struct product_input *in, unsigned f)
     return ARC_DB_P_INT((in->set & f) != 0);
 }
 
+struct update_tx {
+    struct store_writer *w;
+    int64_t id;
+    const struct product_input *in;
+};
+
 static enum arc_err
-update_once(struct store_writer *w, int64_t id, const struct product_input *in)
+update_tx(arc_db *db, void *ud)
 {
+    const struct update_tx *a = ud;
+    struct store_writer *w = a->w;
+    int64_t id = a->id;
+    const struct product_input *in = a->in;
     struct lock_row row;
-    enum arc_err e = arc_db_begin(w->db);
+    enum arc_err e = lock_product(db, id, &row);
     if (e != ARC_OK)
         return e;
-    e = lock_product(w->db, id, &row);
-    if (e != ARC_OK)
-        return finish(w->db, e);
     w->precondition_failed = !precond_holds(w, id, &row);
-    if (w->precondition_failed) {
-        arc_db_rollback(w->db);
-        return ARC_OK;
-    }
+    if (w->precondition_failed)
+        return ARC_OK; /* nothing written: the commit ends the lock */
     struct arc_db_param p[] = {
         flag(in, F_SKU),         ARC_DB_P_STRN(in->sku.ptr, in->sku.len),
         flag(in, F_NAME),        ARC_DB_P_STRN(in->name.ptr, in->name.len),
@@ -382,16 +373,17 @@ update_once(struct store_writer *w, int64_t id, const struct product_input *in)
         flag(in, F_ACTIVE),      ARC_DB_P_INT(in->active),
         ARC_DB_P_INT(id),
     };
-    e = arc_db_exec(w->db, ST_PRODUCT_UPDATE, p, ARC_ARRAY_LEN(p), NULL, NULL);
+    e = arc_db_exec(db, ST_PRODUCT_UPDATE, p, ARC_ARRAY_LEN(p), NULL, NULL);
     if (e == ARC_OK)
         e = emit(w, id, "product.updated");
-    return finish(w->db, e);
+    return e;
 }
 
 enum arc_err
 store_product_update(struct store_writer *w, int64_t id, const struct product_input *in)
 {
-    RETURN_RETRYING(update_once(w, id, in));
+    struct update_tx a = {w, id, in};
+    return arc_db_tx(w->db, "product update", update_tx, &a);
 }
 
 /* After a conditional update touched no row: ARC_NOT_FOUND for an unknown
@@ -403,66 +395,70 @@ exists(arc_db *db, int64_t id)
     return lock_product(db, id, &row);
 }
 
+struct inventory_tx {
+    struct store_writer *w;
+    int64_t id, on_hand;
+    bool *below_reserved;
+};
+
 static enum arc_err
-inventory_once(struct store_writer *w, int64_t id, int64_t on_hand, bool *below_reserved)
+inventory_tx(arc_db *db, void *ud)
 {
+    const struct inventory_tx *a = ud;
     /* One conditional statement: the reserved count is never read into C and
      * written back, so a concurrent reservation cannot be lost. */
-    struct arc_db_param p[] = {ARC_DB_P_INT(on_hand), ARC_DB_P_INT(id), ARC_DB_P_INT(on_hand)};
+    struct arc_db_param p[] = {ARC_DB_P_INT(a->on_hand), ARC_DB_P_INT(a->id),
+                               ARC_DB_P_INT(a->on_hand)};
     uint64_t affected = 0;
-    *below_reserved = false;
-    enum arc_err e = arc_db_begin(w->db);
-    if (e != ARC_OK)
+    *a->below_reserved = false;
+    enum arc_err e = check_precond(a->w, a->id);
+    if (e != ARC_OK || a->w->precondition_failed)
         return e;
-    e = check_precond(w, id);
-    if (e != ARC_OK || w->precondition_failed) {
-        arc_db_rollback(w->db);
-        return e;
-    }
-    e = arc_db_exec(w->db, ST_INVENTORY_SET, p, 3, &affected, NULL);
+    e = arc_db_exec(db, ST_INVENTORY_SET, p, 3, &affected, NULL);
     if (e == ARC_OK && affected == 1)
-        return finish(w->db, emit(w, id, "inventory.changed"));
+        return emit(a->w, a->id, "inventory.changed");
     if (e == ARC_OK) {
-        /* Unknown product, or on_hand below what is reserved. */
-        e = exists(w->db, id);
-        *below_reserved = e == ARC_OK;
+        /* Unknown product, or on_hand below what is reserved (nothing written). */
+        e = exists(db, a->id);
+        *a->below_reserved = e == ARC_OK;
     }
-    arc_db_rollback(w->db);
     return e;
 }
 
 enum arc_err
 store_inventory_set(struct store_writer *w, int64_t id, int64_t on_hand, bool *below_reserved)
 {
-    RETURN_RETRYING(inventory_once(w, id, on_hand, below_reserved));
+    struct inventory_tx a = {w, id, on_hand, below_reserved};
+    return arc_db_tx(w->db, "inventory set", inventory_tx, &a);
 }
 
+struct deactivate_tx {
+    struct store_writer *w;
+    int64_t id;
+};
+
 static enum arc_err
-deactivate_once(struct store_writer *w, int64_t id)
+deactivate_tx(arc_db *db, void *ud)
 {
-    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
+    const struct deactivate_tx *a = ud;
+    struct arc_db_param p[] = {ARC_DB_P_INT(a->id)};
     uint64_t affected = 0;
-    enum arc_err e = arc_db_begin(w->db);
-    if (e != ARC_OK)
+    enum arc_err e = check_precond(a->w, a->id);
+    if (e != ARC_OK || a->w->precondition_failed)
         return e;
-    e = check_precond(w, id);
-    if (e != ARC_OK || w->precondition_failed) {
-        arc_db_rollback(w->db);
-        return e;
-    }
-    e = arc_db_exec(w->db, ST_PRODUCT_DEACTIVATE, p, 1, &affected, NULL);
+    e = arc_db_exec(db, ST_PRODUCT_DEACTIVATE, p, 1, &affected, NULL);
     if (e == ARC_OK && affected == 1)
-        return finish(w->db, emit(w, id, "product.deleted"));
+        return emit(a->w, a->id, "product.deleted");
     if (e == ARC_OK)
-        e = exists(w->db, id); /* already inactive (still 204, no event) or unknown */
-    arc_db_rollback(w->db);
+        e = exists(db, a->id); /* already inactive (still 204, no event) or unknown */
     return e;
 }
 
 enum arc_err
 store_product_deactivate(struct store_writer *w, int64_t id)
 {
-    RETURN_RETRYING(deactivate_once(w, id));
+    struct deactivate_tx a = {w, id};
+    return arc_db_tx(w->db, "product deactivate", deactivate_tx, &a);
 }
 
 /* ---- categories ------------------------------------------------------------ */
@@ -530,29 +526,28 @@ store_category_children(arc_db *db, int64_t parent_id, category_fn fn, void *ud)
     return category_items(db, ST_CATEGORY_CHILDREN, p, 1, fn, ud);
 }
 
+struct category_create_tx {
+    arc_str slug, name;
+    const struct category_row *parent;
+    int64_t *id;
+};
+
 static enum arc_err
-category_create_once(arc_db *db, arc_str slug, arc_str name, const struct category_row *parent,
-                     int64_t *id)
+category_create_tx(arc_db *db, void *ud)
 {
-    enum arc_err e = arc_db_begin(db);
+    const struct category_create_tx *a = ud;
+    struct arc_db_param ins[] = {ARC_DB_P_STRN(a->slug.ptr, a->slug.len),
+                                 ARC_DB_P_STRN(a->name.ptr, a->name.len),
+                                 a->parent ? ARC_DB_P_INT(a->parent->id) : ARC_DB_P_NULL()};
+    uint64_t insert_id = 0;
+    enum arc_err e = arc_db_exec(db, ST_CATEGORY_INSERT, ins, 3, NULL, &insert_id);
     if (e != ARC_OK)
         return e;
-    struct arc_db_param ins[] = {ARC_DB_P_STRN(slug.ptr, slug.len),
-                                 ARC_DB_P_STRN(name.ptr, name.len),
-                                 parent ? ARC_DB_P_INT(parent->id) : ARC_DB_P_NULL()};
-    uint64_t insert_id = 0;
-    e = arc_db_exec(db, ST_CATEGORY_INSERT, ins, 3, NULL, &insert_id);
-    if (e != ARC_OK)
-        goto out;
-    struct arc_db_param path[] = {ARC_DB_P_STR(parent ? parent->path : "/"),
+    struct arc_db_param path[] = {ARC_DB_P_STR(a->parent ? a->parent->path : "/"),
                                   ARC_DB_P_INT(insert_id)};
     e = arc_db_exec(db, ST_CATEGORY_SET_PATH, path, 2, NULL, NULL);
-    if (e != ARC_OK)
-        goto out;
-    *id = (int64_t)insert_id;
-    return arc_db_commit(db);
-out:
-    arc_db_rollback(db);
+    if (e == ARC_OK)
+        *a->id = (int64_t)insert_id;
     return e;
 }
 
@@ -560,5 +555,6 @@ enum arc_err
 store_category_create(arc_db *db, arc_str slug, arc_str name, const struct category_row *parent,
                       int64_t *id)
 {
-    RETURN_RETRYING(category_create_once(db, slug, name, parent, id));
+    struct category_create_tx a = {slug, name, parent, id};
+    return arc_db_tx(db, "category create", category_create_tx, &a);
 }

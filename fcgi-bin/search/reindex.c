@@ -25,7 +25,6 @@
 #define PAGE_LIMIT_MIN 25
 #define HTTP_TIMEOUT_MS 30000
 #define FETCH_ATTEMPTS 5
-#define TX_ATTEMPTS 3
 
 struct reindex {
     arc_db *db;
@@ -70,14 +69,19 @@ fetch_page(struct reindex *r, int64_t after, unsigned *limit)
 
 /* Applies every item of a page in one transaction. Items that are not product
  * documents are counted (and logged by search_apply), not applied. */
+struct page_tx {
+    json_object *items;
+    int64_t invalid;
+};
+
 static enum arc_err
-apply_page_once(struct reindex *r, json_object *items, int64_t *invalid)
+apply_page_tx(arc_db *db, void *ud)
 {
+    struct page_tx *t = ud;
+    json_object *items = t->items;
+    int64_t *invalid = &t->invalid;
     size_t n = json_object_array_length(items);
     *invalid = 0;
-    enum arc_err e = arc_db_begin(r->db);
-    if (e != ARC_OK)
-        return e;
     for (size_t i = 0; i < n; i++) {
         json_object *item = json_object_array_get_idx(items, i), *version, *data;
         if (!json_object_is_type(item, json_type_object) ||
@@ -88,30 +92,25 @@ apply_page_once(struct reindex *r, json_object *items, int64_t *invalid)
             (*invalid)++;
             continue;
         }
-        e = search_apply(r->db, json_object_get_int64(version), data);
+        enum arc_err e = search_apply(db, json_object_get_int64(version), data);
         if (e == ARC_INVALID) {
             (*invalid)++;
             continue;
         }
         if (e != ARC_OK)
-            goto out;
+            return e;
     }
-    return arc_db_commit(r->db);
-out:
-    arc_db_rollback(r->db);
-    return e;
+    return ARC_OK;
 }
 
 static enum arc_err
 apply_page(struct reindex *r, json_object *items)
 {
-    enum arc_err e = ARC_RETRY;
-    int64_t invalid = 0;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = apply_page_once(r, items, &invalid);
+    struct page_tx t = {items, 0};
+    enum arc_err e = arc_db_tx(r->db, "reindex page", apply_page_tx, &t);
     if (e == ARC_OK) {
         r->read += (int64_t)json_object_array_length(items);
-        r->invalid += invalid;
+        r->invalid += t.invalid;
     }
     return e;
 }

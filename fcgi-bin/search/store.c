@@ -190,9 +190,6 @@ const char *const search_sql[] = {
 const size_t search_nsql = ARC_ARRAY_LEN(search_sql);
 _Static_assert(ARC_ARRAY_LEN(search_sql) == ST_COUNT, "one SQL text per statement");
 
-/* How many times a transaction runs when it hits a deadlock or lock timeout. */
-#define TX_ATTEMPTS 3
-
 /* ---- searching ------------------------------------------------------------- */
 
 /* The parameters up to the order: text, category, price range, stock. */
@@ -597,14 +594,18 @@ store_now(arc_db *db, char out[32])
     return arc_db_query(db, ST_NOW, NULL, 0, &col, 1, on_text_row, out, NULL);
 }
 
+struct finish_tx {
+    const char *before;
+    int64_t *removed;
+};
+
 static enum arc_err
-finish_once(arc_db *db, const char *before, int64_t *removed)
+finish_tx(arc_db *db, void *ud)
 {
-    struct arc_db_param p[] = {ARC_DB_P_STR(before)};
+    const struct finish_tx *a = ud;
+    struct arc_db_param p[] = {ARC_DB_P_STR(a->before)};
     uint64_t n = 0;
-    enum arc_err e = arc_db_begin(db);
-    if (e != ARC_OK)
-        return e;
+    enum arc_err e = ARC_OK;
     static const unsigned steps[] = {ST_SWEEP_PC,        ST_SWEEP,           ST_FACETS_CLEAR,
                                      ST_FACETS_FILL_ALL, ST_FACETS_FILL_CAT, ST_BUMP};
     for (size_t i = 0; i < ARC_ARRAY_LEN(steps) && e == ARC_OK; i++) {
@@ -612,22 +613,16 @@ finish_once(arc_db *db, const char *before, int64_t *removed)
         e = arc_db_exec(db, steps[i], swept ? p : NULL, swept ? 1 : 0,
                         steps[i] == ST_SWEEP ? &n : NULL, NULL);
     }
-    if (e == ARC_OK) {
-        *removed = (int64_t)n;
-        return arc_db_commit(db);
-    }
-    arc_db_rollback(db);
+    *a->removed = e == ARC_OK ? (int64_t)n : 0;
     return e;
 }
 
 enum arc_err
 store_reindex_finish(arc_db *db, const char *before, int64_t *removed)
 {
-    enum arc_err e = ARC_RETRY;
+    struct finish_tx a = {before, removed};
     *removed = 0;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = finish_once(db, before, removed);
-    return e;
+    return arc_db_tx(db, "reindex finish", finish_tx, &a);
 }
 
 static int

@@ -64,7 +64,7 @@ admin_create(struct users *u, const char *raw_email)
         sodium_memzero(pw, sizeof pw);
         if (e == ARC_OK)
             e = store_user_create(u->db, (arc_str){email, email_len}, hash,
-                                  (arc_str){ADMIN_NAME, sizeof ADMIN_NAME - 1}, &row.id);
+                                  (arc_str){ADMIN_NAME, sizeof ADMIN_NAME - 1}, &row);
         sodium_memzero(hash, sizeof hash);
         created = e == ARC_OK;
     }
@@ -74,7 +74,7 @@ admin_create(struct users *u, const char *raw_email)
     }
     /* As PATCH /users/{id} does: the role is cached with each session and in
      * the user's document; both are forgotten. */
-    e = store_user_set_role(u->db, row.id, ARC_ROLE_ADMIN, on_session_ended, u);
+    e = store_user_set_role(u->db, row.id, ARC_ROLE_ADMIN, on_session_ended, u, &row);
     if (e != ARC_OK) {
         fprintf(stderr, "admin-create: %s (see the users log)\n", arc_err_name(e));
         return 1;

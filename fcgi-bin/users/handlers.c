@@ -91,6 +91,15 @@ respond_user(arc_req *r, int status, int64_t id)
     arc_respond_raw(r, status, NULL, doc.body.ptr, doc.body.len);
 }
 
+/* Answers a write with the account as its transaction wrote it: no second
+ * read. (The writer has invalidated the cached document.) */
+static void
+respond_written_user(arc_req *r, int status, const struct user_row *row)
+{
+    arc_respond_header(r, "Cache-Control", "no-store");
+    arc_respond_json(r, status, user_json(row));
+}
+
 /* ---- sessions as arc_auth sees them ----------------------------------------- */
 
 enum arc_err
@@ -166,8 +175,8 @@ handle_user_create(arc_req *r)
         respond_password_failure(r, e);
         goto out;
     }
-    int64_t id = 0;
-    e = store_user_create(u->db, (arc_str){norm, norm_len}, hash, (arc_str){name, name_len}, &id);
+    struct user_row row;
+    e = store_user_create(u->db, (arc_str){norm, norm_len}, hash, (arc_str){name, name_len}, &row);
     sodium_memzero(hash, sizeof hash);
     if (e == ARC_CONFLICT) {
         arc_respond_error(r, 409, "conflict", "an account with this email already exists", NULL);
@@ -177,8 +186,8 @@ handle_user_create(arc_req *r)
         arc_respond_failure(r, e);
         goto out;
     }
-    arc_respond_header(r, "Location", "/api/v1/users/%lld", (long long)id);
-    respond_user(r, 201, id);
+    arc_respond_header(r, "Location", "/api/v1/users/%lld", (long long)row.id);
+    respond_written_user(r, 201, &row);
 out:
     json_object_put(body);
 }
@@ -203,9 +212,7 @@ check_current_password(arc_req *r, const struct arc_principal *who, const char *
     struct users *u = r->ctx;
     struct user_row row;
     char hash[ARC_PASSWORD_HASH_MAX];
-    enum arc_err e = store_user_get(u->db, who->user_id, &row);
-    if (e == ARC_OK)
-        e = store_user_hash(u->db, who->user_id, hash);
+    enum arc_err e = store_user_with_hash(u->db, who->user_id, &row, hash);
     if (e != ARC_OK) {
         arc_respond_failure(r, e);
         return -1;
@@ -274,16 +281,17 @@ handle_me_update(arc_req *r)
         const char *token = arc_auth_bearer(r, &len);
         arc_auth_token_hash(token, len, keep);
     }
+    struct user_row row;
     enum arc_err e =
         store_user_update_me(u->db, who.user_id, (arc_str){name, name_len},
-                             changing_password ? hash : NULL, keep, on_session_ended, u);
+                             changing_password ? hash : NULL, keep, on_session_ended, u, &row);
     sodium_memzero(hash, sizeof hash);
     if (e != ARC_OK) {
         arc_respond_failure(r, e);
         goto out;
     }
     arc_doccache_invalidate(u->docs, who.user_id);
-    respond_user(r, 200, who.user_id);
+    respond_written_user(r, 200, &row);
 out:
     json_object_put(body);
 }
@@ -353,13 +361,14 @@ handle_user_update(arc_req *r)
         return;
     }
     /* The role is cached with each session: forget them all. */
-    enum arc_err e = store_user_set_role(u->db, id, role, on_session_ended, u);
+    struct user_row row;
+    enum arc_err e = store_user_set_role(u->db, id, role, on_session_ended, u, &row);
     if (e != ARC_OK) {
         arc_respond_lookup(r, e, "user not found");
         return;
     }
     arc_doccache_invalidate(u->docs, id);
-    respond_user(r, 200, id);
+    respond_written_user(r, 200, &row);
 }
 
 /* ---- sessions --------------------------------------------------------------- */

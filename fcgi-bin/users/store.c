@@ -13,7 +13,8 @@
 #define TS(col)                                                                                    \
     "CONCAT(DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.'), LPAD(MICROSECOND(" col                     \
     ") DIV 1000, 3, '0'), 'Z')"
-#define USER_SELECT "SELECT id, email, name, role, " TS("created_at") " FROM users "
+#define USER_COLS "id, email, name, role, " TS("created_at")
+#define USER_SELECT "SELECT " USER_COLS " FROM users "
 #define ADDRESS_SELECT                                                                             \
     "SELECT id, name, line1, line2, city, postal_code, country, phone, " TS(                       \
         "created_at") " FROM addresses "
@@ -24,7 +25,7 @@ enum {
     ST_SESSION_RESOLVE,
     ST_USER_GET,
     ST_USER_BY_EMAIL,
-    ST_USER_HASH,
+    ST_USER_WITH_HASH,
     ST_USER_INSERT,
     ST_USER_COUNT,
     ST_USER_LIST,
@@ -56,10 +57,11 @@ const char *const users_sql[] = {
                            "FROM sessions s JOIN users u ON u.id = s.user_id "
                            "WHERE s.token_hash = ? AND s.expires_at > NOW(3)",
     [ST_USER_GET] = USER_SELECT "WHERE id = ?",
-    [ST_USER_BY_EMAIL] = "SELECT id, email, name, role, " TS(
-        "created_at") ", password_hash FROM users WHERE email = ?",
-    [ST_USER_HASH] = "SELECT password_hash FROM users WHERE id = ?",
-    [ST_USER_INSERT] = "INSERT INTO users (email, password_hash, name) VALUES (?, ?, ?)",
+    [ST_USER_BY_EMAIL] = "SELECT " USER_COLS ", password_hash FROM users WHERE email = ?",
+    [ST_USER_WITH_HASH] = "SELECT " USER_COLS ", password_hash FROM users WHERE id = ?",
+    /* The new row as it was written: the answer needs no second read. */
+    [ST_USER_INSERT] =
+        "INSERT INTO users (email, password_hash, name) VALUES (?, ?, ?) RETURNING " USER_COLS,
     [ST_USER_COUNT] = "SELECT COUNT(*) FROM users",
     [ST_USER_LIST] = USER_SELECT "ORDER BY id LIMIT ? OFFSET ?",
     [ST_USER_SET_NAME] =
@@ -68,7 +70,7 @@ const char *const users_sql[] = {
         "UPDATE users SET password_hash = ?, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
     [ST_USER_SET_ROLE] =
         "UPDATE users SET role = ?, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
-    [ST_USER_LOCK] = "SELECT id FROM users WHERE id = ? FOR UPDATE",
+    [ST_USER_LOCK] = USER_SELECT "WHERE id = ? FOR UPDATE",
     [ST_SESSION_HASHES] = "SELECT token_hash FROM sessions WHERE user_id = ? AND token_hash <> ? "
                           "AND expires_at > NOW(3)",
     [ST_SESSION_DELETE_OTHERS] = "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
@@ -106,9 +108,6 @@ const char *const users_sql[] = {
 };
 const size_t users_nsql = ARC_ARRAY_LEN(users_sql);
 _Static_assert(ARC_ARRAY_LEN(users_sql) == ST_COUNT, "one SQL text per statement");
-
-/* How many times a transaction runs when it hits a deadlock or lock timeout. */
-#define TX_ATTEMPTS 3
 
 enum { SCOPE_ACCOUNT = 1, SCOPE_ADDRESS = 2 };
 
@@ -204,34 +203,51 @@ store_user_by_email(arc_db *db, const char *email, size_t len, struct user_row *
     return e;
 }
 
-static int
-on_hash_row(void *ud, const struct arc_db_col *c, size_t ncols)
-{
-    arc_db_col_copy(ud, ARC_PASSWORD_HASH_MAX, &c[0]);
-    return 0;
-}
-
 enum arc_err
-store_user_hash(arc_db *db, int64_t id, char *hash)
+store_user_with_hash(arc_db *db, int64_t id, struct user_row *out, char *hash)
 {
     struct arc_db_param p[] = {ARC_DB_P_INT(id)};
-    struct arc_db_col cols[] = {{.type = ARC_DB_STR}};
+    struct arc_db_col cols[USER_NCOLS + 1];
+    struct user_hash uh = {out, hash};
     uint64_t n = 0;
-    enum arc_err e = arc_db_query(db, ST_USER_HASH, p, 1, cols, 1, on_hash_row, hash, &n);
+    arc_db_cols_init(cols, user_types, USER_NCOLS);
+    cols[USER_NCOLS] = (struct arc_db_col){.type = ARC_DB_STR};
+    enum arc_err e =
+        arc_db_query(db, ST_USER_WITH_HASH, p, 1, cols, USER_NCOLS + 1, on_user_hash_row, &uh, &n);
     if (e == ARC_OK && n == 0)
         return ARC_NOT_FOUND;
     return e;
 }
 
-enum arc_err
-store_user_create(arc_db *db, arc_str email, const char *hash, arc_str name, int64_t *id)
+struct user_create_tx {
+    arc_str email, name;
+    const char *hash;
+    struct user_row *out;
+};
+
+/* In a transaction of its own: the INSERT returns a row, and a statement that
+ * returns rows is run again after a lost connection only inside one. */
+static enum arc_err
+user_create_tx(arc_db *db, void *ud)
 {
-    struct arc_db_param p[] = {ARC_DB_P_STRN(email.ptr, email.len), ARC_DB_P_STR(hash),
-                               ARC_DB_P_STRN(name.ptr, name.len)};
-    uint64_t insert_id = 0;
-    enum arc_err e = arc_db_exec(db, ST_USER_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
-    *id = (int64_t)insert_id;
+    const struct user_create_tx *a = ud;
+    struct arc_db_param p[] = {ARC_DB_P_STRN(a->email.ptr, a->email.len), ARC_DB_P_STR(a->hash),
+                               ARC_DB_P_STRN(a->name.ptr, a->name.len)};
+    struct arc_db_col cols[USER_NCOLS];
+    uint64_t n = 0;
+    arc_db_cols_init(cols, user_types, USER_NCOLS);
+    enum arc_err e = arc_db_query(db, ST_USER_INSERT, p, ARC_ARRAY_LEN(p), cols, USER_NCOLS,
+                                  on_user_row, a->out, &n);
+    if (e == ARC_OK && n != 1)
+        return ARC_INTERNAL;
     return e;
+}
+
+enum arc_err
+store_user_create(arc_db *db, arc_str email, const char *hash, arc_str name, struct user_row *out)
+{
+    struct user_create_tx a = {email, name, hash, out};
+    return arc_db_tx(db, "user create", user_create_tx, &a);
 }
 
 struct user_cb {
@@ -293,106 +309,108 @@ hash_list_deliver(struct hash_list *l, token_hash_fn fn, void *ud)
     }
 }
 
-/* Locks user id for the rest of the transaction. */
+/* Locks user id for the rest of the transaction and reads its row. */
 static enum arc_err
-lock_user(arc_db *db, int64_t id)
+lock_user(arc_db *db, int64_t id, struct user_row *out)
 {
     struct arc_db_param p[] = {ARC_DB_P_INT(id)};
-    struct arc_db_col cols[] = {{.type = ARC_DB_INT}};
-    int64_t got = 0;
+    struct arc_db_col cols[USER_NCOLS];
     uint64_t n = 0;
-    enum arc_err e = arc_db_query(db, ST_USER_LOCK, p, 1, cols, 1, arc_db_row_int, &got, &n);
+    arc_db_cols_init(cols, user_types, USER_NCOLS);
+    enum arc_err e = arc_db_query(db, ST_USER_LOCK, p, 1, cols, USER_NCOLS, on_user_row, out, &n);
     if (e == ARC_OK && n == 0)
         return ARC_NOT_FOUND;
     return e;
 }
 
+struct update_me_tx {
+    int64_t id;
+    arc_str name;
+    const char *hash, *keep;
+    struct hash_list *ended;
+    struct user_row *out;
+};
+
 static enum arc_err
-update_me_once(arc_db *db, int64_t id, arc_str name, const char *hash, const char *keep,
-               struct hash_list *ended)
+update_me_tx(arc_db *db, void *ud)
 {
-    ended->n = 0;
-    arc_buf_reset(&ended->buf);
-    enum arc_err e = arc_db_begin(db);
+    const struct update_me_tx *a = ud;
+    a->ended->n = 0;
+    arc_buf_reset(&a->ended->buf);
+    enum arc_err e = lock_user(db, a->id, a->out);
     if (e != ARC_OK)
         return e;
-    e = lock_user(db, id);
-    if (e != ARC_OK)
-        goto out;
-    if (name.ptr != NULL) {
-        struct arc_db_param p[] = {ARC_DB_P_STRN(name.ptr, name.len), ARC_DB_P_INT(id)};
+    if (a->name.ptr != NULL) {
+        struct arc_db_param p[] = {ARC_DB_P_STRN(a->name.ptr, a->name.len), ARC_DB_P_INT(a->id)};
         e = arc_db_exec(db, ST_USER_SET_NAME, p, 2, NULL, NULL);
         if (e != ARC_OK)
-            goto out;
+            return e;
+        /* The row as written (the name fits: USER_NAME_MAX characters). */
+        size_t n = a->name.len < sizeof a->out->name ? a->name.len : sizeof a->out->name - 1;
+        memcpy(a->out->name, a->name.ptr, n);
+        a->out->name[n] = '\0';
     }
-    if (hash == NULL)
-        return arc_db_commit(db);
-    struct arc_db_param set[] = {ARC_DB_P_STR(hash), ARC_DB_P_INT(id)};
+    if (a->hash == NULL)
+        return ARC_OK;
+    struct arc_db_param set[] = {ARC_DB_P_STR(a->hash), ARC_DB_P_INT(a->id)};
     e = arc_db_exec(db, ST_USER_SET_HASH, set, 2, NULL, NULL);
     if (e != ARC_OK)
-        goto out;
-    struct arc_db_param others[] = {ARC_DB_P_INT(id), ARC_DB_P_STR(keep)};
+        return e;
+    struct arc_db_param others[] = {ARC_DB_P_INT(a->id), ARC_DB_P_STR(a->keep)};
     struct arc_db_col cols[] = {{.type = ARC_DB_STR}};
-    e = arc_db_query(db, ST_SESSION_HASHES, others, 2, cols, 1, on_token_hash, ended, NULL);
+    e = arc_db_query(db, ST_SESSION_HASHES, others, 2, cols, 1, on_token_hash, a->ended, NULL);
     if (e != ARC_OK)
-        goto out;
-    e = arc_db_exec(db, ST_SESSION_DELETE_OTHERS, others, 2, NULL, NULL);
-    if (e != ARC_OK)
-        goto out;
-    return arc_db_commit(db);
-out:
-    arc_db_rollback(db);
-    return e;
+        return e;
+    return arc_db_exec(db, ST_SESSION_DELETE_OTHERS, others, 2, NULL, NULL);
 }
 
 enum arc_err
 store_user_update_me(arc_db *db, int64_t id, arc_str name, const char *hash,
-                     const char *keep_token_hash, token_hash_fn fn, void *ud)
+                     const char *keep_token_hash, token_hash_fn fn, void *ud, struct user_row *out)
 {
     struct hash_list ended = {ARC_BUF_INIT, 0};
     const char *keep = keep_token_hash != NULL ? keep_token_hash : "";
-    enum arc_err e = ARC_RETRY;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = update_me_once(db, id, name, hash, keep, &ended);
+    struct update_me_tx a = {id, name, hash, keep, &ended, out};
+    enum arc_err e = arc_db_tx(db, "user update", update_me_tx, &a);
     if (e == ARC_OK)
         hash_list_deliver(&ended, fn, ud);
     arc_buf_cleanup(&ended.buf);
     return e;
 }
 
+struct set_role_tx {
+    int64_t id;
+    enum arc_role role;
+    struct hash_list *sessions;
+    struct user_row *out;
+};
+
 static enum arc_err
-set_role_once(arc_db *db, int64_t id, enum arc_role role, struct hash_list *sessions)
+set_role_tx(arc_db *db, void *ud)
 {
-    sessions->n = 0;
-    arc_buf_reset(&sessions->buf);
-    enum arc_err e = arc_db_begin(db);
+    const struct set_role_tx *a = ud;
+    a->sessions->n = 0;
+    arc_buf_reset(&a->sessions->buf);
+    enum arc_err e = lock_user(db, a->id, a->out);
     if (e != ARC_OK)
         return e;
-    e = lock_user(db, id);
-    if (e != ARC_OK)
-        goto out;
-    struct arc_db_param set[] = {ARC_DB_P_STR(arc_role_name(role)), ARC_DB_P_INT(id)};
+    struct arc_db_param set[] = {ARC_DB_P_STR(arc_role_name(a->role)), ARC_DB_P_INT(a->id)};
     e = arc_db_exec(db, ST_USER_SET_ROLE, set, 2, NULL, NULL);
     if (e != ARC_OK)
-        goto out;
-    struct arc_db_param all[] = {ARC_DB_P_INT(id), ARC_DB_P_STR("")};
+        return e;
+    a->out->role = a->role; /* the row as written */
+    struct arc_db_param all[] = {ARC_DB_P_INT(a->id), ARC_DB_P_STR("")};
     struct arc_db_col cols[] = {{.type = ARC_DB_STR}};
-    e = arc_db_query(db, ST_SESSION_HASHES, all, 2, cols, 1, on_token_hash, sessions, NULL);
-    if (e != ARC_OK)
-        goto out;
-    return arc_db_commit(db);
-out:
-    arc_db_rollback(db);
-    return e;
+    return arc_db_query(db, ST_SESSION_HASHES, all, 2, cols, 1, on_token_hash, a->sessions, NULL);
 }
 
 enum arc_err
-store_user_set_role(arc_db *db, int64_t id, enum arc_role role, token_hash_fn fn, void *ud)
+store_user_set_role(arc_db *db, int64_t id, enum arc_role role, token_hash_fn fn, void *ud,
+                    struct user_row *out)
 {
     struct hash_list sessions = {ARC_BUF_INIT, 0};
-    enum arc_err e = ARC_RETRY;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = set_role_once(db, id, role, &sessions);
+    struct set_role_tx a = {id, role, &sessions, out};
+    enum arc_err e = arc_db_tx(db, "user set role", set_role_tx, &a);
     if (e == ARC_OK)
         hash_list_deliver(&sessions, fn, ud);
     arc_buf_cleanup(&sessions.buf);
@@ -422,19 +440,31 @@ store_throttle_check(arc_db *db, arc_str account, arc_str address, int64_t *retr
     return e;
 }
 
+struct throttle_fail_tx {
+    int scope;
+    arc_str key;
+    int64_t limit;
+    unsigned lock_s;
+};
+
+static enum arc_err
+throttle_fail_tx(arc_db *db, void *ud)
+{
+    const struct throttle_fail_tx *a = ud;
+    struct arc_db_param p[] = {
+        ARC_DB_P_INT(a->scope), ARC_DB_P_STRN(a->key.ptr, a->key.len),
+        ARC_DB_P_INT(a->limit), ARC_DB_P_INT(a->lock_s),
+        ARC_DB_P_INT(a->limit), ARC_DB_P_INT(a->lock_s),
+        ARC_DB_P_INT(a->limit), ARC_DB_P_INT(a->lock_s),
+    };
+    return arc_db_exec(db, ST_THROTTLE_FAIL, p, ARC_ARRAY_LEN(p), NULL, NULL);
+}
+
 static enum arc_err
 throttle_fail_one(arc_db *db, int scope, arc_str key, int64_t limit, unsigned lock_s)
 {
-    struct arc_db_param p[] = {
-        ARC_DB_P_INT(scope), ARC_DB_P_STRN(key.ptr, key.len),
-        ARC_DB_P_INT(limit), ARC_DB_P_INT(lock_s),
-        ARC_DB_P_INT(limit), ARC_DB_P_INT(lock_s),
-        ARC_DB_P_INT(limit), ARC_DB_P_INT(lock_s),
-    };
-    enum arc_err e = ARC_RETRY;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = arc_db_exec(db, ST_THROTTLE_FAIL, p, ARC_ARRAY_LEN(p), NULL, NULL);
-    return e;
+    struct throttle_fail_tx a = {scope, key, limit, lock_s};
+    return arc_db_tx(db, "login throttle", throttle_fail_tx, &a);
 }
 
 enum arc_err
@@ -548,26 +578,34 @@ str_param(arc_str s)
     return ARC_DB_P_STRN(s.ptr, s.len);
 }
 
+struct address_create_tx {
+    int64_t user_id;
+    const struct address_row *a;
+    int64_t *id;
+    bool *full;
+};
+
 static enum arc_err
-address_create_once(arc_db *db, int64_t user_id, const struct address_row *a, int64_t *id,
-                    bool *full)
+address_create_tx(arc_db *db, void *ud)
 {
-    enum arc_err e = arc_db_begin(db);
+    const struct address_create_tx *t = ud;
+    const struct address_row *a = t->a;
+    int64_t user_id = t->user_id;
+    struct user_row user;
+    *t->full = false;
+    /* The user's row lock serialises concurrent creates, so the count holds. */
+    enum arc_err e = lock_user(db, user_id, &user);
     if (e != ARC_OK)
         return e;
-    /* The user's row lock serialises concurrent creates, so the count holds. */
-    e = lock_user(db, user_id);
-    if (e != ARC_OK)
-        goto out;
     struct arc_db_param u[] = {ARC_DB_P_INT(user_id)};
     struct arc_db_col count = {.type = ARC_DB_INT};
     int64_t n = 0;
     e = arc_db_query(db, ST_ADDRESS_COUNT, u, 1, &count, 1, arc_db_row_int, &n, NULL);
     if (e != ARC_OK)
-        goto out;
+        return e;
     if (n >= ADDRESSES_MAX) {
-        *full = true;
-        goto out;
+        *t->full = true; /* nothing written */
+        return ARC_OK;
     }
     struct arc_db_param p[] = {
         ARC_DB_P_INT(user_id), str_param(a->name),  str_param(a->line1),
@@ -576,12 +614,8 @@ address_create_once(arc_db *db, int64_t user_id, const struct address_row *a, in
     };
     uint64_t insert_id = 0;
     e = arc_db_exec(db, ST_ADDRESS_INSERT, p, ARC_ARRAY_LEN(p), NULL, &insert_id);
-    if (e != ARC_OK)
-        goto out;
-    *id = (int64_t)insert_id;
-    return arc_db_commit(db);
-out:
-    arc_db_rollback(db);
+    if (e == ARC_OK)
+        *t->id = (int64_t)insert_id;
     return e;
 }
 
@@ -589,11 +623,8 @@ enum arc_err
 store_address_create(arc_db *db, int64_t user_id, const struct address_row *a, int64_t *id,
                      bool *full)
 {
-    enum arc_err e = ARC_RETRY;
-    *full = false;
-    for (int i = 0; i < TX_ATTEMPTS && e == ARC_RETRY; i++)
-        e = address_create_once(db, user_id, a, id, full);
-    return e;
+    struct address_create_tx t = {user_id, a, id, full};
+    return arc_db_tx(db, "address create", address_create_tx, &t);
 }
 
 enum arc_err

@@ -113,23 +113,27 @@ enum arc_err store_user_get(arc_db *db, int64_t id, struct user_row *out) ARC_NO
 /* The account and its password hash (hash: ARC_PASSWORD_HASH_MAX bytes). */
 enum arc_err store_user_by_email(arc_db *db, const char *email, size_t len, struct user_row *out,
                                  char *hash) ARC_NODISCARD;
-enum arc_err store_user_hash(arc_db *db, int64_t id, char *hash) ARC_NODISCARD;
-/* ARC_CONFLICT: the email is taken. */
+/* The account by id and its password hash, in one query. */
+enum arc_err store_user_with_hash(arc_db *db, int64_t id, struct user_row *out,
+                                  char *hash) ARC_NODISCARD;
+/* *out receives the new account as written. ARC_CONFLICT: the email is taken. */
 enum arc_err store_user_create(arc_db *db, arc_str email, const char *hash, arc_str name,
-                               int64_t *id) ARC_NODISCARD;
+                               struct user_row *out) ARC_NODISCARD;
 enum arc_err store_user_list(arc_db *db, int64_t limit, int64_t offset, user_fn fn, void *ud,
                              int64_t *total) ARC_NODISCARD;
 /* What PATCH /users/me changes, in one transaction: the name (name.ptr NULL:
  * unchanged) and the password hash (NULL: unchanged). A new hash ends every
  * session of the user except keep_token_hash (may be NULL); fn receives each
- * ended session's token hash after the commit. ARC_NOT_FOUND: no such user. */
+ * ended session's token hash after the commit. *out receives the account as
+ * the transaction wrote it. ARC_NOT_FOUND: no such user. */
 enum arc_err store_user_update_me(arc_db *db, int64_t id, arc_str name, const char *hash,
-                                  const char *keep_token_hash, token_hash_fn fn,
-                                  void *ud) ARC_NODISCARD;
+                                  const char *keep_token_hash, token_hash_fn fn, void *ud,
+                                  struct user_row *out) ARC_NODISCARD;
 /* Sets the role; fn receives the token hash of each of the user's sessions
- * (their cached role is stale). ARC_NOT_FOUND for an unknown user. */
+ * (their cached role is stale). *out receives the account as written.
+ * ARC_NOT_FOUND for an unknown user. */
 enum arc_err store_user_set_role(arc_db *db, int64_t id, enum arc_role role, token_hash_fn fn,
-                                 void *ud) ARC_NODISCARD;
+                                 void *ud, struct user_row *out) ARC_NODISCARD;
 
 /* Throttle: *retry_after receives the seconds until the later of the two
  * locks ends, 0 when neither scope is locked. */

@@ -45,6 +45,7 @@ struct arc_db {
     MYSQL *conn;         /* NULL when not connected */
     bool broken;         /* the connection is known to be gone: replace it before use */
     bool in_tx;          /* between a successful begin and commit/rollback */
+    bool tx_doomed;      /* a deadlock or lost connection ended the open transaction */
     bool busy;           /* delivering rows: a row callback must not use the handle */
     uint64_t last_ok_ns; /* last successful exchange with the server */
 
@@ -252,8 +253,14 @@ fail(arc_db *db, unsigned e, const char *sqlstate, const char *msg, long stmt, c
     set_err(db, e, msg);
     if (is_conn_lost(e))
         db->broken = true;
+    /* A deadlock or a lost connection ends the open transaction. Inside a
+     * transaction, arc_db_tx says in a line of its own what it does about a
+     * failure it may retry, so the statement's line is only debug. */
+    if (db->in_tx && (e == ER_LOCK_DEADLOCK || is_conn_lost(e)))
+        db->tx_doomed = true;
+    bool tx_reports = db->in_tx && (rc == ARC_RETRY || rc == ARC_UNAVAILABLE);
     redact(e, db->last_error, text, sizeof(text));
-    enum arc_log_level lvl = rc == ARC_CONFLICT                         ? ARC_LOG_DEBUG
+    enum arc_log_level lvl = rc == ARC_CONFLICT || tx_reports           ? ARC_LOG_DEBUG
                              : rc == ARC_UNAVAILABLE || rc == ARC_RETRY ? ARC_LOG_WARN
                                                                         : ARC_LOG_ERROR;
     if (stmt >= 0)
@@ -583,8 +590,12 @@ run_once(arc_db *db, unsigned idx, const struct arc_db_param *params, size_t npa
     *retry_ok = true; /* until the statement is sent for execution */
     if ((rc = prepare(db, idx, &st)) != ARC_OK)
         return rc;
+    /* INSERT ... RETURNING describes its columns only when it runs: a query
+     * without columns at prepare is checked after execution, and never run
+     * twice (it writes). */
     unsigned fc = mysql_stmt_field_count(st);
-    if (fc != (is_query ? ncols : 0)) {
+    bool late = is_query && fc == 0;
+    if (!late && fc != (is_query ? ncols : 0)) {
         char msg[128];
         snprintf(msg, sizeof(msg), "returns %u columns, %zu expected", fc, is_query ? ncols : 0);
         return misuse(db, idx, msg);
@@ -594,7 +605,7 @@ run_once(arc_db *db, unsigned idx, const struct arc_db_param *params, size_t npa
 
     if (mysql_stmt_execute(st) != 0) {
         unsigned e = mysql_stmt_errno(st);
-        *retry_ok = is_query || is_not_sent(e);
+        *retry_ok = (is_query && !late) || is_not_sent(e);
         return fail_stmt(db, st, idx, "execute");
     }
     db->last_ok_ns = arc_now_ns();
@@ -613,7 +624,9 @@ run_once(arc_db *db, unsigned idx, const struct arc_db_param *params, size_t npa
     }
     if (mysql_stmt_field_count(st) != ncols) { /* the table changed under us */
         mysql_stmt_free_result(st);
-        return misuse(db, idx, "column count changed after prepare");
+        return misuse(db, idx,
+                      late ? "returns a different column count"
+                           : "column count changed after prepare");
     }
     rc = bind_results(db, st, idx, cols, ncols);
     if (rc == ARC_OK) {
@@ -673,22 +686,20 @@ arc_db_query(arc_db *db, unsigned stmt, const struct arc_db_param *params, size_
 
 /* --- Transactions ------------------------------------------------------------ */
 
-enum arc_err
-arc_db_begin(arc_db *db)
+void (*arc_db_on_commit_sent)(MYSQL *conn);
+
+static enum arc_err
+tx_begin(arc_db *db)
 {
     static const char start[] = "START TRANSACTION";
 
-    if (db->busy)
-        return misuse(db, -1, "begin from inside a row callback");
-    clear_err(db);
-    if (db->in_tx)
-        return misuse(db, -1, "begin inside an open transaction");
     for (int attempt = 0; attempt < 2; attempt++) {
         enum arc_err rc = ensure(db, false);
         if (rc != ARC_OK)
             return rc;
         if (mysql_real_query(db->conn, start, sizeof(start) - 1) == 0) {
             db->in_tx = true;
+            db->tx_doomed = false;
             db->last_ok_ns = arc_now_ns();
             return ARC_OK;
         }
@@ -700,38 +711,9 @@ arc_db_begin(arc_db *db)
     return ARC_UNAVAILABLE;
 }
 
-enum arc_err
-arc_db_commit(arc_db *db)
+static void
+tx_rollback(arc_db *db)
 {
-    if (db->busy)
-        return misuse(db, -1, "commit from inside a row callback");
-    clear_err(db);
-    if (!db->in_tx)
-        return misuse(db, -1, "commit without a transaction");
-    if (db->broken || db->conn == NULL) {
-        db->in_tx = false;
-        set_err(db, CR_SERVER_LOST, "the connection was lost during the transaction");
-        return ARC_UNAVAILABLE;
-    }
-    if (mysql_commit(db->conn) == 0) {
-        db->in_tx = false;
-        db->last_ok_ns = arc_now_ns();
-        return ARC_OK;
-    }
-    /* A lost connection leaves the outcome unknown. Otherwise make sure the
-     * transaction is over, so that the caller's rollback is a no-op. */
-    enum arc_err rc = fail_conn(db, "commit");
-    if (!db->broken)
-        (void)mysql_rollback(db->conn);
-    db->in_tx = false;
-    return rc;
-}
-
-void
-arc_db_rollback(arc_db *db)
-{
-    if (!db->in_tx || db->busy)
-        return;
     db->in_tx = false;
     if (db->broken || db->conn == NULL)
         return; /* the server rolled back when the connection went */
@@ -744,6 +726,90 @@ arc_db_rollback(arc_db *db)
         db->broken = true;
     else
         arc_log_error("db: rollback failed: errno %u: %s", e, mysql_error(db->conn));
+}
+
+/* Sends COMMIT and reads its answer. *ambiguous is set when the connection
+ * went after COMMIT may have reached the server: its outcome is unknown. A
+ * commit that fails otherwise has ended the transaction (rolled back). */
+static enum arc_err
+tx_commit(arc_db *db, bool *ambiguous)
+{
+    static const char commit[] = "COMMIT";
+
+    *ambiguous = false;
+    if (db->broken || db->conn == NULL) {
+        db->in_tx = false;
+        set_err(db, CR_SERVER_LOST, "the connection was lost during the transaction");
+        return ARC_UNAVAILABLE;
+    }
+    if (mysql_send_query(db->conn, commit, sizeof(commit) - 1) != 0) {
+        unsigned e = mysql_errno(db->conn);
+        enum arc_err rc = fail_conn(db, "commit");
+        *ambiguous = db->broken && !is_not_sent(e);
+        db->in_tx = false;
+        return rc;
+    }
+    if (arc_db_on_commit_sent != NULL)
+        arc_db_on_commit_sent(db->conn);
+    if (mysql_read_query_result(db->conn) == 0) {
+        db->in_tx = false;
+        db->last_ok_ns = arc_now_ns();
+        return ARC_OK;
+    }
+    enum arc_err rc = fail_conn(db, "commit");
+    if (db->broken)
+        *ambiguous = true;
+    else
+        (void)mysql_rollback(db->conn); /* make sure the transaction is over */
+    db->in_tx = false;
+    return rc;
+}
+
+enum arc_err
+arc_db_tx(arc_db *db, const char *name, arc_db_tx_fn fn, void *ud)
+{
+    if (db->busy)
+        return misuse(db, -1, "transaction from inside a row callback");
+    if (db->in_tx)
+        return misuse(db, -1, "transaction inside an open transaction");
+    clear_err(db);
+    for (int attempt = 1;; attempt++) {
+        enum arc_err e = tx_begin(db);
+        if (e != ARC_OK)
+            return e; /* the server cannot be reached: nothing ran */
+        e = fn(db, ud);
+        bool ambiguous = false;
+        /* A deadlock or a lost connection has ended the transaction on the
+         * server, whatever fn made of it: never commit what is left. */
+        if (db->tx_doomed && e == ARC_OK)
+            e = db->broken ? ARC_UNAVAILABLE : ARC_RETRY;
+        if (e == ARC_OK && !db->tx_doomed)
+            e = tx_commit(db, &ambiguous);
+        else
+            tx_rollback(db);
+        if (e == ARC_OK)
+            return ARC_OK;
+        if (ambiguous) {
+            arc_log_error("db: transaction %s: connection lost during COMMIT (errno %u); "
+                          "outcome unknown, not retried",
+                          name, db->last_errno);
+            return ARC_UNAVAILABLE;
+        }
+        /* Safe to run again: a deadlock or lock wait timeout (rolled back),
+         * or a connection lost before COMMIT was sent (the server rolled
+         * back; the next begin reconnects). */
+        bool retry = e == ARC_RETRY || db->tx_doomed || (e == ARC_UNAVAILABLE && db->broken);
+        if (!retry)
+            return e;
+        if (attempt >= ARC_DB_TX_ATTEMPTS) {
+            arc_log_warn("db: transaction %s: attempt %d of %d failed (errno %u: %s); giving up",
+                         name, attempt, ARC_DB_TX_ATTEMPTS, db->last_errno, db->last_error);
+            return e;
+        }
+        arc_log_warn("db: transaction %s: attempt %d of %d failed (errno %u: %s); retrying", name,
+                     attempt, ARC_DB_TX_ATTEMPTS, db->last_errno, db->last_error);
+        clear_err(db);
+    }
 }
 
 unsigned

@@ -215,25 +215,35 @@ relay_lock(arc_db *db, const char *lock, bool *held)
 /* Deletes the rows the broker confirmed, in one transaction. A row whose
  * delete does not commit is published again later (a duplicate, which
  * consumers tolerate), never lost. */
+struct forget_tx {
+    const struct relay_batch *b;
+    const enum arc_err *res;
+    size_t done;
+};
+
+static enum arc_err
+forget_tx(arc_db *db, void *ud)
+{
+    struct forget_tx *t = ud;
+    t->done = 0;
+    for (size_t i = 0; i < t->b->n; i++) {
+        if (t->res[i] != ARC_OK && t->res[i] != ARC_NOT_FOUND)
+            continue;
+        struct arc_db_param p[] = {ARC_DB_P_INT(t->b->rows[i].id)};
+        enum arc_err e = arc_db_exec(db, RL_DELETE, p, 1, NULL, NULL);
+        if (e != ARC_OK)
+            return e;
+        t->done++;
+    }
+    return ARC_OK;
+}
+
 static enum arc_err
 relay_forget(arc_db *db, const struct relay_batch *b, const enum arc_err *res, size_t *done)
 {
-    *done = 0;
-    enum arc_err e = arc_db_begin(db);
-    for (size_t i = 0; e == ARC_OK && i < b->n; i++) {
-        if (res[i] != ARC_OK && res[i] != ARC_NOT_FOUND)
-            continue;
-        struct arc_db_param p[] = {ARC_DB_P_INT(b->rows[i].id)};
-        e = arc_db_exec(db, RL_DELETE, p, 1, NULL, NULL);
-        if (e == ARC_OK)
-            (*done)++;
-    }
-    if (e == ARC_OK)
-        e = arc_db_commit(db);
-    if (e != ARC_OK) {
-        arc_db_rollback(db);
-        *done = 0;
-    }
+    struct forget_tx t = {b, res, 0};
+    enum arc_err e = arc_db_tx(db, "outbox forget", forget_tx, &t);
+    *done = e == ARC_OK ? t.done : 0;
     return e;
 }
 
@@ -439,7 +449,6 @@ arc_event_parse(const char *body, size_t len, json_object **root, struct arc_eve
 #define INBOX_INSERT_SQL "INSERT IGNORE INTO inbox (event_id) VALUES (?)"
 #define INBOX_PURGE_SQL                                                                            \
     "DELETE FROM inbox WHERE handled_at < CURRENT_TIMESTAMP(3) - INTERVAL 7 DAY LIMIT 1000"
-#define TX_ATTEMPTS 3
 #define DEAD_LETTER_MS 5000
 
 struct consumer {
@@ -451,24 +460,38 @@ struct consumer {
     uint64_t applied, duplicates, dead;
 };
 
-/* Runs one delivery's transaction: inbox, handler, commit. */
+struct apply_tx {
+    struct consumer *c;
+    const struct arc_event_in *ev;
+    bool duplicate;
+};
+
+/* One delivery's transaction: inbox, handler. */
+static enum arc_err
+apply_tx(arc_db *db, void *ud)
+{
+    struct apply_tx *t = ud;
+    struct consumer *c = t->c;
+    t->duplicate = false;
+    struct arc_db_param p[] = {ARC_DB_P_STR(t->ev->id)};
+    uint64_t affected = 0;
+    enum arc_err e = arc_db_exec(db, c->st_inbox, p, 1, &affected, NULL);
+    if (e == ARC_OK && affected == 0)
+        t->duplicate = true; /* handled before: no second effect */
+    else if (e == ARC_OK)
+        e = c->spec->handle(c->spec->ud, db, t->ev);
+    return e;
+}
+
+/* Runs one delivery's transaction (arc_db_tx retries deadlocks and a
+ * connection lost before the commit; after an unknown commit outcome the
+ * inbox makes a second run a duplicate). */
 static enum arc_err
 apply_once(struct consumer *c, const struct arc_event_in *ev, bool *duplicate)
 {
-    *duplicate = false;
-    enum arc_err e = arc_db_begin(c->db);
-    if (e != ARC_OK)
-        return e;
-    struct arc_db_param p[] = {ARC_DB_P_STR(ev->id)};
-    uint64_t affected = 0;
-    e = arc_db_exec(c->db, c->st_inbox, p, 1, &affected, NULL);
-    if (e == ARC_OK && affected == 0)
-        *duplicate = true; /* handled before: no second effect */
-    else if (e == ARC_OK)
-        e = c->spec->handle(c->spec->ud, c->db, ev);
-    if (e == ARC_OK)
-        return arc_db_commit(c->db);
-    arc_db_rollback(c->db);
+    struct apply_tx t = {c, ev, false};
+    enum arc_err e = arc_db_tx(c->db, "event apply", apply_tx, &t);
+    *duplicate = t.duplicate;
     return e;
 }
 
@@ -501,10 +524,8 @@ handle_delivery(struct consumer *c, const struct arc_amqp_delivery *d)
 
     enum arc_err e = ARC_RETRY;
     bool duplicate = false, db_down = false;
-    for (int tries = 0; !stopping;) {
+    while (!stopping) {
         e = apply_once(c, &ev, &duplicate);
-        if (e == ARC_RETRY && ++tries < TX_ATTEMPTS)
-            continue;
         if (e != ARC_UNAVAILABLE)
             break;
         /* The database is away: wait for it with this delivery in hand

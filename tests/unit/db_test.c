@@ -11,9 +11,11 @@
  */
 #include "arc_test.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,7 @@ enum {
     ST_UPDATE_N,
     ST_BAD_SQL,
     ST_COUNT_WHERE,
+    ST_INSERT_RETURNING,
 };
 
 static const char *const sql[] = {
@@ -46,10 +49,35 @@ static const char *const sql[] = {
     [ST_UPDATE_N] = "UPDATE db_test_items SET n = ? WHERE email = ?",
     [ST_BAD_SQL] = "SELEC nonsense",
     [ST_COUNT_WHERE] = "SELECT COUNT(*) FROM db_test_items WHERE email = ?",
+    [ST_INSERT_RETURNING] =
+        "INSERT INTO db_test_items (email, n) VALUES (?, ?) RETURNING id, email",
 };
 
 static struct arc_db_config cfg;
 static bool have_db;
+static char log_path[64];
+
+/* How many lines of the log so far hold needle. */
+static int
+log_count(const char *needle)
+{
+    FILE *fp = fopen(log_path, "r");
+    assert_non_null(fp);
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, fp) != NULL)
+        if (strstr(line, needle) != NULL)
+            n++;
+    fclose(fp);
+    return n;
+}
+
+/* The log starts again empty. */
+static void
+log_reset(void)
+{
+    assert_int_equal(truncate(log_path, 0), 0);
+}
 
 static MYSQL *
 raw_connect(void)
@@ -151,6 +179,12 @@ count_rows(arc_db *db)
     return one_int(db, ST_COUNT, NULL, 0, ARC_OK);
 }
 
+static enum arc_err
+tx_noop(arc_db *db, void *ud)
+{
+    return ARC_OK;
+}
+
 /* --- tests ------------------------------------------------------------------- */
 
 static void
@@ -163,7 +197,6 @@ test_new_rejects_bad_input(void **state)
     assert_null(arc_db_new(&c, bad, 2));
     arc_db *db = arc_db_new(&c, NULL, 0);
     assert_non_null(db);
-    arc_db_rollback(db); /* no transaction: a no-op */
     arc_db_free(db);
     arc_db_free(NULL);
 }
@@ -180,7 +213,7 @@ test_unreachable_server(void **state)
     assert_non_null(db);
     assert_int_equal(arc_db_ensure(db), ARC_UNAVAILABLE);
     assert_int_equal(arc_db_ping(db), ARC_UNAVAILABLE);
-    assert_int_equal(arc_db_begin(db), ARC_UNAVAILABLE);
+    assert_int_equal(arc_db_tx(db, "unreachable", tx_noop, NULL), ARC_UNAVAILABLE);
     struct arc_db_col col = {.type = ARC_DB_INT};
     assert_int_equal(arc_db_query(db, ST_CONN_ID, NULL, 0, &col, 1, NULL, NULL, NULL),
                      ARC_UNAVAILABLE);
@@ -284,6 +317,17 @@ test_exec_and_query(void **state)
     struct arc_db_param up[] = {ARC_DB_P_INT(7), ARC_DB_P_STR("a@x")};
     assert_int_equal(arc_db_exec(db, ST_UPDATE_N, up, 2, &affected, NULL), ARC_OK);
     assert_int_equal(affected, 1);
+
+    /* INSERT ... RETURNING is a query whose columns are known once it ran. */
+    struct arc_db_param ins[] = {ARC_DB_P_STR("ret@x"), ARC_DB_P_INT(3)};
+    struct arc_db_col ret[2] = {{.type = ARC_DB_INT}, {.type = ARC_DB_STR}};
+    assert_int_equal(arc_db_query(db, ST_INSERT_RETURNING, ins, 2, ret, 2, NULL, NULL, &n), ARC_OK);
+    assert_int_equal(n, 1);
+    assert_true(ret[0].i > (int64_t)id4);
+    assert_string_equal(ret[1].s, "ret@x");
+    ins[0] = ARC_DB_P_STR("ret2@x");
+    assert_int_equal(arc_db_query(db, ST_INSERT_RETURNING, ins, 2, ret, 1, NULL, NULL, &n),
+                     ARC_INTERNAL); /* wrong column count */
     free(big);
 }
 
@@ -309,7 +353,6 @@ test_conflict_and_errors(void **state)
     assert_int_equal(arc_db_query(db, 999, NULL, 0, &col, 1, NULL, NULL, NULL), ARC_INTERNAL);
     assert_int_equal(arc_db_exec(db, ST_BAD_SQL, NULL, 0, NULL, NULL), ARC_INTERNAL);
     assert_int_equal(arc_db_last_errno(db), 1064);
-    assert_int_equal(arc_db_commit(db), ARC_INTERNAL); /* no transaction */
     assert_int_equal(count_rows(db), 1);
 }
 
@@ -336,7 +379,7 @@ on_reenter(void *ud, const struct arc_db_col *c, size_t ncols)
     arc_db *db = ud;
     struct arc_db_col col = {.type = ARC_DB_INT};
     assert_int_equal(arc_db_query(db, ST_COUNT, NULL, 0, &col, 1, NULL, NULL, NULL), ARC_INTERNAL);
-    assert_int_equal(arc_db_begin(db), ARC_INTERNAL);
+    assert_int_equal(arc_db_tx(db, "reenter", tx_noop, NULL), ARC_INTERNAL);
     return 0;
 }
 
@@ -350,50 +393,7 @@ test_callback_must_not_reenter(void **state)
     assert_int_equal(count_rows(db), 0);
 }
 
-static void
-test_transactions(void **state)
-{
-    NEED_DB();
-    arc_db *db = *state;
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(arc_db_begin(db), ARC_INTERNAL); /* nested */
-    assert_int_equal(insert(db, "t1@x", "", 0, false, 0, NULL), ARC_OK);
-    arc_db_rollback(db);
-    assert_int_equal(count_rows(db), 0);
-
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(insert(db, "t2@x", "", 0, false, 0, NULL), ARC_OK);
-    assert_int_equal(arc_db_commit(db), ARC_OK);
-    arc_db_rollback(db); /* after commit: a no-op */
-    assert_int_equal(count_rows(db), 1);
-
-    /* A conflict inside a transaction leaves the transaction usable. */
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(insert(db, "t3@x", "", 0, false, 0, NULL), ARC_OK);
-    assert_int_equal(insert(db, "t2@x", "", 0, false, 0, NULL), ARC_CONFLICT);
-    assert_int_equal(arc_db_commit(db), ARC_OK);
-    assert_int_equal(count_rows(db), 2);
-}
-
-static void
-test_lock_wait_is_retry(void **state)
-{
-    NEED_DB();
-    arc_db *db = *state;
-    assert_int_equal(insert(db, "lock@x", "", 0, false, 0, NULL), ARC_OK);
-    assert_int_equal(arc_db_exec(db, ST_LOCK_WAIT, NULL, 0, NULL, NULL), ARC_OK);
-    MYSQL *m = raw_connect();
-    raw_query(m, "START TRANSACTION");
-    raw_query(m, "SELECT * FROM db_test_items WHERE email = 'lock@x' FOR UPDATE");
-    struct arc_db_param up[] = {ARC_DB_P_INT(1), ARC_DB_P_STR("lock@x")};
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(arc_db_exec(db, ST_UPDATE_N, up, 2, NULL, NULL), ARC_RETRY);
-    assert_int_equal(arc_db_last_errno(db), 1205);
-    arc_db_rollback(db);
-    raw_query(m, "ROLLBACK");
-    mysql_close(m);
-    assert_int_equal(arc_db_exec(db, ST_UPDATE_N, up, 2, NULL, NULL), ARC_OK);
-}
+static bool restart_server(void);
 
 /* A connection killed between two statements: the next query reconnects,
  * prepares its statement again and succeeds. */
@@ -440,32 +440,306 @@ test_ensure_pings_idle_connection(void **state)
     assert_int_not_equal(conn_id(db), id);
 }
 
-/* Inside a transaction a lost connection is ARC_UNAVAILABLE and nothing runs
- * outside the transaction; the next begin reconnects. */
+/* --- transactions ------------------------------------------------------------ */
+
+struct ins_tx {
+    const char *emails[4];
+    size_t n;
+    enum arc_err end; /* what fn returns after its inserts */
+    bool ignore_errors;
+    int kill_on_call; /* kills its own connection after the first insert */
+    int calls;
+};
+
+static enum arc_err
+tx_insert(arc_db *db, void *ud)
+{
+    struct ins_tx *t = ud;
+    t->calls++;
+    for (size_t i = 0; i < t->n; i++) {
+        enum arc_err e = insert(db, t->emails[i], "", 0, false, 0, NULL);
+        if (e != ARC_OK && !t->ignore_errors)
+            return e;
+        if (i == 0 && (t->kill_on_call == t->calls || t->kill_on_call < 0))
+            kill_conn(conn_id(db));
+    }
+    return t->end;
+}
+
 static void
-test_loss_inside_transaction(void **state)
+test_transactions(void **state)
 {
     NEED_DB();
     arc_db *db = *state;
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(insert(db, "tx1@x", "", 0, false, 0, NULL), ARC_OK);
-    int64_t id = conn_id(db);
-    kill_conn(id);
-    assert_int_equal(insert(db, "tx2@x", "", 0, false, 0, NULL), ARC_UNAVAILABLE);
-    assert_int_equal(insert(db, "tx3@x", "", 0, false, 0, NULL), ARC_UNAVAILABLE);
-    assert_int_equal(arc_db_ensure(db), ARC_UNAVAILABLE); /* still in the lost transaction */
-    assert_int_equal(arc_db_commit(db), ARC_UNAVAILABLE);
-    arc_db_rollback(db); /* no-op now */
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(count_rows(db), 0); /* the server rolled tx1 back */
-    arc_db_rollback(db);
-
-    /* The same with the caller rolling back instead of committing. */
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    kill_conn(conn_id(db));
-    assert_int_equal(insert(db, "tx4@x", "", 0, false, 0, NULL), ARC_UNAVAILABLE);
-    arc_db_rollback(db);
+    log_reset();
+    /* fn fails: rolled back, not run again. */
+    struct ins_tx t1 = {.emails = {"t1@x"}, .n = 1, .end = ARC_INVALID};
+    assert_int_equal(arc_db_tx(db, "t1", tx_insert, &t1), ARC_INVALID);
+    assert_int_equal(t1.calls, 1);
     assert_int_equal(count_rows(db), 0);
+
+    struct ins_tx t2 = {.emails = {"t2@x"}, .n = 1, .end = ARC_OK};
+    assert_int_equal(arc_db_tx(db, "t2", tx_insert, &t2), ARC_OK);
+    assert_int_equal(t2.calls, 1);
+    assert_int_equal(count_rows(db), 1);
+
+    /* A conflict is fn's error: rolled back (t3 too), not run again. */
+    struct ins_tx t3 = {.emails = {"t3@x", "t2@x"}, .n = 2, .end = ARC_OK};
+    assert_int_equal(arc_db_tx(db, "t3", tx_insert, &t3), ARC_CONFLICT);
+    assert_int_equal(t3.calls, 1);
+    assert_int_equal(count_rows(db), 1);
+
+    /* A conflict leaves the transaction usable when fn goes on. */
+    struct ins_tx t4 = {.emails = {"t4@x", "t2@x"}, .n = 2, .end = ARC_OK, .ignore_errors = true};
+    assert_int_equal(arc_db_tx(db, "t4", tx_insert, &t4), ARC_OK);
+    assert_int_equal(count_rows(db), 2);
+    assert_int_equal(log_count("retrying"), 0);
+}
+
+static enum arc_err
+tx_nested(arc_db *db, void *ud)
+{
+    return arc_db_tx(db, "inner", tx_noop, NULL);
+}
+
+static void
+test_tx_misuse(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(arc_db_tx(db, "outer", tx_nested, NULL), ARC_INTERNAL);
+    assert_int_equal(arc_db_tx(db, "after", tx_noop, NULL), ARC_OK);
+}
+
+struct lock_tx {
+    MYSQL *m;
+    int calls;
+    unsigned first_errno;
+};
+
+/* Updates lock@x, which m holds on the first call and lets go of after. */
+static enum arc_err
+tx_lock_wait(arc_db *db, void *ud)
+{
+    struct lock_tx *t = ud;
+    if (++t->calls == 2)
+        raw_query(t->m, "ROLLBACK");
+    struct arc_db_param up[] = {ARC_DB_P_INT(1), ARC_DB_P_STR("lock@x")};
+    enum arc_err e = arc_db_exec(db, ST_UPDATE_N, up, 2, NULL, NULL);
+    if (t->calls == 1)
+        t->first_errno = arc_db_last_errno(db);
+    return e;
+}
+
+static void
+test_lock_wait_is_retried(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(insert(db, "lock@x", "", 0, false, 0, NULL), ARC_OK);
+    assert_int_equal(arc_db_exec(db, ST_LOCK_WAIT, NULL, 0, NULL, NULL), ARC_OK);
+    struct lock_tx t = {.m = raw_connect()};
+    raw_query(t.m, "START TRANSACTION");
+    raw_query(t.m, "SELECT * FROM db_test_items WHERE email = 'lock@x' FOR UPDATE");
+    log_reset();
+    assert_int_equal(arc_db_tx(db, "lock", tx_lock_wait, &t), ARC_OK);
+    assert_int_equal(t.first_errno, 1205);
+    assert_int_equal(t.calls, 2);
+    /* One line for the retry, and no other warning about it. */
+    assert_int_equal(log_count("retrying"), 1);
+    assert_int_equal(log_count("1205"), 1);
+    assert_int_equal(log_count("transaction lock: attempt 1 of 3"), 1);
+    mysql_close(t.m);
+}
+
+struct deadlock_tx {
+    MYSQL *m;
+    int calls;
+    enum arc_err first;
+    unsigned first_errno;
+};
+
+static enum arc_err
+update_n(arc_db *db, const char *email, int64_t n)
+{
+    struct arc_db_param up[] = {ARC_DB_P_INT(n), ARC_DB_P_STR(email)};
+    return arc_db_exec(db, ST_UPDATE_N, up, 2, NULL, NULL);
+}
+
+/* First call: holds b@x, m (which holds a@x) asks for b@x, then asks for
+ * a@x: a deadlock, and this transaction is the lighter one, so the victim.
+ * Second call: m has its b@x and commits; both updates go through. */
+static enum arc_err
+tx_deadlock(arc_db *db, void *ud)
+{
+    struct deadlock_tx *t = ud;
+    if (++t->calls == 2) {
+        if (mysql_read_query_result(t->m) != 0) {
+            fprintf(stderr, "m: %s\n", mysql_error(t->m));
+            fail();
+        }
+        raw_query(t->m, "COMMIT");
+    }
+    enum arc_err e = update_n(db, "b@x", t->calls);
+    if (e != ARC_OK)
+        return e;
+    if (t->calls == 1) {
+        static const char q[] = "UPDATE db_test_items SET n = 100 WHERE email = 'b@x'";
+        assert_int_equal(mysql_send_query(t->m, q, sizeof q - 1), 0);
+        usleep(50 * 1000); /* let m wait for b@x first */
+    }
+    e = update_n(db, "a@x", t->calls);
+    if (t->calls == 1) {
+        t->first = e;
+        t->first_errno = arc_db_last_errno(db);
+    }
+    return e;
+}
+
+static void
+test_deadlock_is_retried(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    assert_int_equal(insert(db, "a@x", "", 0, false, 0, NULL), ARC_OK);
+    assert_int_equal(insert(db, "b@x", "", 0, false, 0, NULL), ARC_OK);
+    /* A lock wait that ends is 1205, not the deadlock looked for. */
+    assert_int_equal(arc_db_exec(db, ST_LOCK_WAIT, NULL, 0, NULL, NULL), ARC_OK);
+    struct deadlock_tx t = {.m = raw_connect()};
+    raw_query(t.m, "SET SESSION innodb_lock_wait_timeout = 5");
+    raw_query(t.m, "START TRANSACTION");
+    /* m is the heavier transaction (more rows changed): InnoDB picks the
+     * other one as the victim. Equality on the unique key locks one row. */
+    raw_query(t.m, "INSERT INTO db_test_items (email) VALUES ('m1@x'), ('m2@x'), ('m3@x')");
+    raw_query(t.m, "UPDATE db_test_items SET n = 100 WHERE email = 'a@x'");
+    log_reset();
+    assert_int_equal(arc_db_tx(db, "deadlock", tx_deadlock, &t), ARC_OK);
+    assert_int_equal(t.first, ARC_RETRY);
+    assert_int_equal(t.first_errno, 1213);
+    assert_int_equal(t.calls, 2);
+    assert_int_equal(log_count("retrying"), 1);
+    assert_int_equal(log_count("1213"), 1);
+    mysql_close(t.m);
+    /* The second run committed: both rows hold 2. */
+    struct arc_db_col g[4] = {
+        {.type = ARC_DB_INT}, {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_INT}};
+    struct arc_db_param p = ARC_DB_P_STR("a@x");
+    assert_int_equal(arc_db_query(db, ST_GET, &p, 1, g, 4, NULL, NULL, NULL), ARC_OK);
+    assert_int_equal(g[3].i, 2);
+    p = ARC_DB_P_STR("b@x");
+    assert_int_equal(arc_db_query(db, ST_GET, &p, 1, g, 4, NULL, NULL, NULL), ARC_OK);
+    assert_int_equal(g[3].i, 2);
+}
+
+static enum arc_err
+tx_always_retry(arc_db *db, void *ud)
+{
+    (*(int *)ud)++;
+    return ARC_RETRY;
+}
+
+static void
+test_attempts_are_bounded(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    log_reset();
+    int calls = 0;
+    assert_int_equal(arc_db_tx(db, "busy", tx_always_retry, &calls), ARC_RETRY);
+    assert_int_equal(calls, ARC_DB_TX_ATTEMPTS);
+    assert_int_equal(log_count("retrying"), ARC_DB_TX_ATTEMPTS - 1);
+    assert_int_equal(log_count("giving up"), 1);
+
+    /* A connection lost every time: as many attempts, then ARC_UNAVAILABLE. */
+    log_reset();
+    struct ins_tx t = {.emails = {"l1@x", "l2@x"}, .n = 2, .end = ARC_OK, .kill_on_call = -1};
+    assert_int_equal(arc_db_tx(db, "lossy", tx_insert, &t), ARC_UNAVAILABLE);
+    assert_int_equal(t.calls, ARC_DB_TX_ATTEMPTS);
+    assert_int_equal(log_count("retrying"), ARC_DB_TX_ATTEMPTS - 1);
+    assert_int_equal(count_rows(db), 0);
+}
+
+/* A connection lost inside the transaction, before COMMIT: the server rolled
+ * it back, so it runs again, on a new connection. */
+static void
+test_loss_before_commit_is_retried(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    int64_t before = conn_id(db);
+    log_reset();
+    struct ins_tx t = {.emails = {"tx1@x", "tx2@x"}, .n = 2, .end = ARC_OK, .kill_on_call = 1};
+    assert_int_equal(arc_db_tx(db, "lost", tx_insert, &t), ARC_OK);
+    assert_int_equal(t.calls, 2);
+    assert_int_equal(count_rows(db), 2);
+    assert_int_equal(log_count("retrying"), 1);
+    assert_int_not_equal(conn_id(db), before);
+
+    /* fn ignoring the loss and answering ARC_OK: nothing is committed out of
+     * what is left, the transaction runs again. */
+    log_reset();
+    struct ins_tx u = {.emails = {"tx3@x", "tx4@x"},
+                       .n = 2,
+                       .end = ARC_OK,
+                       .ignore_errors = true,
+                       .kill_on_call = 1};
+    assert_int_equal(arc_db_tx(db, "lost-ignored", tx_insert, &u), ARC_OK);
+    assert_int_equal(u.calls, 2);
+    assert_int_equal(count_rows(db), 4);
+    assert_int_equal(log_count("retrying"), 1);
+}
+
+/* Cuts the connection once COMMIT is on its way: whether it committed is
+ * unknown to the client. */
+static void
+cut_connection(MYSQL *conn)
+{
+    assert_int_equal(shutdown((int)mysql_get_socket(conn), SHUT_RDWR), 0);
+}
+
+static void
+test_loss_during_commit_is_not_retried(void **state)
+{
+    NEED_DB();
+    arc_db *db = *state;
+    log_reset();
+    struct ins_tx t = {.emails = {"amb@x"}, .n = 1, .end = ARC_OK};
+    arc_db_on_commit_sent = cut_connection;
+    enum arc_err e = arc_db_tx(db, "ambiguous", tx_insert, &t);
+    arc_db_on_commit_sent = NULL;
+    assert_int_equal(e, ARC_UNAVAILABLE);
+    assert_int_equal(t.calls, 1);
+    assert_int_equal(log_count("retrying"), 0);
+    assert_int_equal(log_count("outcome unknown, not retried"), 1);
+    /* The server had the COMMIT: the row is there once, never twice. */
+    struct arc_db_param p = ARC_DB_P_STR("amb@x");
+    int64_t n = 0;
+    for (int i = 0; i < 30 && n == 0; i++) {
+        n = one_int(db, ST_COUNT_WHERE, &p, 1, ARC_OK);
+        if (n == 0)
+            usleep(100 * 1000);
+    }
+    assert_int_equal(n, 1);
+    /* The handle works again. */
+    struct ins_tx next = {.emails = {"amb2@x"}, .n = 1, .end = ARC_OK};
+    assert_int_equal(arc_db_tx(db, "after", tx_insert, &next), ARC_OK);
+    assert_int_equal(count_rows(db), 2);
+}
+
+struct restart_tx {
+    int calls;
+};
+
+static enum arc_err
+tx_restart(arc_db *db, void *ud)
+{
+    struct restart_tx *t = ud;
+    enum arc_err e = insert(db, "r2@x", "", 0, false, 0, NULL);
+    if (e != ARC_OK)
+        return e;
+    if (++t->calls == 1)
+        assert_true(restart_server());
+    return insert(db, "r3@x", "", 0, false, 0, NULL);
 }
 
 static bool
@@ -495,14 +769,12 @@ test_server_restart(void **state)
     assert_int_equal(count_rows(db), 1);
     assert_int_equal(one_int(db, ST_COUNT_WHERE, &p, 1, ARC_OK), 1);
 
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(insert(db, "r2@x", "", 0, false, 0, NULL), ARC_OK);
-    assert_true(restart_server());
-    assert_int_equal(insert(db, "r3@x", "", 0, false, 0, NULL), ARC_UNAVAILABLE);
-    arc_db_rollback(db);
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(count_rows(db), 1);
-    assert_int_equal(arc_db_commit(db), ARC_OK);
+    /* A restart inside a transaction: the connection is lost before COMMIT,
+     * so the whole transaction runs again on a new connection. */
+    struct restart_tx t = {0};
+    assert_int_equal(arc_db_tx(db, "restart", tx_restart, &t), ARC_OK);
+    assert_int_equal(t.calls, 2);
+    assert_int_equal(count_rows(db), 3);
 }
 
 int
@@ -511,6 +783,11 @@ main(int argc, char **argv)
     (void)argc;
     arc_test_init(argv[0], 240);
     arc_log_set_level(getenv("ARCADE_TEST_VERBOSE") ? ARC_LOG_DEBUG : ARC_LOG_WARN);
+    /* The log goes to a file of its own: tests count its lines. */
+    snprintf(log_path, sizeof log_path, "/tmp/arcade-db-test-%d.log", (int)getpid());
+    int fd = open(log_path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    if (fd < 0 || close(fd) != 0 || arc_log_open("db_test", log_path) != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_rejects_bad_input),
         cmocka_unit_test(test_unreachable_server),
@@ -519,11 +796,18 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_unsigned_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callback_must_not_reenter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lock_wait_is_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tx_misuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_wait_is_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadlock_is_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attempts_are_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensure_pings_idle_connection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loss_inside_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loss_before_commit_is_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loss_during_commit_is_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_restart, setup, teardown),
     };
-    return arc_test_exit(cmocka_run_group_tests(tests, group_setup, NULL));
+    int rc = arc_test_exit(cmocka_run_group_tests(tests, group_setup, NULL));
+    arc_log_close();
+    unlink(log_path);
+    return rc;
 }

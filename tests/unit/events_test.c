@@ -132,6 +132,21 @@ on_row(void *ud, const struct arc_db_col *c, size_t ncols)
     return 0;
 }
 
+/* Adds one event in a transaction, then answers end. */
+struct add_tx {
+    const struct arc_event *ev;
+    arc_buf *scratch;
+    enum arc_err end;
+};
+
+static enum arc_err
+tx_add(arc_db *d, void *ud)
+{
+    struct add_tx *t = ud;
+    assert_int_equal(arc_outbox_add(d, ST_ADD, t->ev, t->scratch), ARC_OK);
+    return t->end;
+}
+
 static void
 outbox_row_is_the_envelope_and_only_after_commit(void **state)
 {
@@ -150,17 +165,15 @@ outbox_row_is_the_envelope_and_only_after_commit(void **state)
     int64_t rows = -1, oldest = -1;
 
     /* Rolled back: no event. */
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(arc_outbox_add(db, ST_ADD, &ev, &scratch), ARC_OK);
-    arc_db_rollback(db);
+    struct add_tx t = {&ev, &scratch, ARC_INVALID};
+    assert_int_equal(arc_db_tx(db, "add", tx_add, &t), ARC_INVALID);
     assert_int_equal(arc_outbox_backlog(db, ST_BACKLOG, &rows, &oldest), ARC_OK);
     assert_int_equal(rows, 0);
     assert_int_equal(oldest, 0);
 
     /* Committed: one row, whose body parses back to what was recorded. */
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(arc_outbox_add(db, ST_ADD, &ev, &scratch), ARC_OK);
-    assert_int_equal(arc_db_commit(db), ARC_OK);
+    t.end = ARC_OK;
+    assert_int_equal(arc_db_tx(db, "add", tx_add, &t), ARC_OK);
     assert_int_equal(arc_outbox_backlog(db, ST_BACKLOG, &rows, &oldest), ARC_OK);
     assert_int_equal(rows, 1);
     assert_true(oldest >= 0 && oldest < 60000);
@@ -197,9 +210,7 @@ outbox_row_is_the_envelope_and_only_after_commit(void **state)
     /* A second event gets another id. */
     char first[40];
     memcpy(first, r.event_id, sizeof first);
-    assert_int_equal(arc_db_begin(db), ARC_OK);
-    assert_int_equal(arc_outbox_add(db, ST_ADD, &ev, &scratch), ARC_OK);
-    assert_int_equal(arc_db_commit(db), ARC_OK);
+    assert_int_equal(arc_db_tx(db, "add", tx_add, &t), ARC_OK);
     assert_int_equal(arc_db_query(db, ST_READ, NULL, 0, cols, 5, on_row, &r, &n), ARC_OK);
     assert_int_equal(n, 2);
     assert_string_not_equal(r.event_id, first);

@@ -38,9 +38,9 @@ struct arc_consumer_spec {
 };
 
 /* Runs the consumer until SIGTERM/SIGINT/SIGQUIT/SIGHUP (the event in hand is
- * finished first): declares the queues, and for each delivery: BEGIN; record
- * the id in the inbox (a duplicate is acknowledged without effect); handle;
- * COMMIT; ack. Returns the process exit status. */
+ * finished first): declares the queues, and for each delivery, in one
+ * arc_db_tx: record the id in the inbox (a duplicate is acknowledged without
+ * effect) and handle; then ack. Returns the process exit status. */
 int arc_consumer_main(const struct arc_config *cfg, const struct arc_consumer_spec *spec);
 
 #endif

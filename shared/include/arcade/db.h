@@ -8,8 +8,8 @@
  * reconnects once and runs the statement again, but only outside a
  * transaction, and only when that cannot apply it twice (a query, or a
  * statement the server never received); otherwise, and always inside a
- * transaction, it returns ARC_UNAVAILABLE and the caller's transaction
- * function gives up (or runs again). Connect, read and write timeouts are
+ * transaction, it returns ARC_UNAVAILABLE (arc_db_tx then runs the whole
+ * transaction again). Connect, read and write timeouts are
  * always set, multi-statements and LOCAL INFILE are off.
  */
 #ifndef ARCADE_DB_H
@@ -88,17 +88,35 @@ enum arc_err arc_db_exec(arc_db *db, unsigned stmt, const struct arc_db_param *p
 
 /* Runs a query; cols describe the result columns (ncols must equal the
  * statement's column count). Rows are delivered to fn. *nrows (may be NULL)
- * receives the number of rows delivered. */
+ * receives the number of rows delivered. A statement that writes and returns
+ * rows (INSERT ... RETURNING) is a query too; it is never run a second time
+ * after a lost connection (run it inside arc_db_tx). */
 enum arc_err arc_db_query(arc_db *db, unsigned stmt, const struct arc_db_param *params,
                           size_t nparams, struct arc_db_col *cols, size_t ncols, arc_db_row_fn fn,
                           void *ud, uint64_t *nrows) ARC_NODISCARD;
 
-/* Transactions: begin reconnects first if needed (nothing is lost yet). A
- * commit that fails has ended the transaction (rolled back; after
- * ARC_UNAVAILABLE its outcome is unknown), so a rollback after it is a no-op. */
-enum arc_err arc_db_begin(arc_db *db) ARC_NODISCARD;
-enum arc_err arc_db_commit(arc_db *db) ARC_NODISCARD;
-void arc_db_rollback(arc_db *db); /* safe to call when no transaction is open */
+/* Transactions: the one way to run one. arc_db_tx begins (reconnecting first
+ * if needed), runs fn, commits when fn returns ARC_OK and rolls back
+ * otherwise. It runs fn again, up to ARC_DB_TX_ATTEMPTS times in all and
+ * with one warning line per retry naming the transaction, only when that
+ * cannot apply it twice: a deadlock (1213) or lock wait timeout (1205), or a
+ * connection lost before COMMIT was sent (the server rolled back; the next
+ * attempt reconnects). A connection lost once COMMIT is on its way leaves the
+ * outcome unknown: never retried, logged as an error, ARC_UNAVAILABLE. Any
+ * other failure of fn is returned as it is, after the rollback. fn must start
+ * from scratch on each call (reset what it collects) and must not call
+ * arc_db_tx itself; ARC_OK from fn after a deadlock or a lost connection is
+ * not committed (the transaction is gone). Returns ARC_OK, fn's error,
+ * ARC_RETRY or ARC_UNAVAILABLE after the last attempt, or ARC_UNAVAILABLE
+ * when the server cannot be reached. */
+#define ARC_DB_TX_ATTEMPTS 3
+typedef enum arc_err (*arc_db_tx_fn)(arc_db *db, void *ud);
+enum arc_err arc_db_tx(arc_db *db, const char *name, arc_db_tx_fn fn, void *ud) ARC_NODISCARD;
+
+/* Test seam: when set, called by arc_db_tx right after COMMIT has been sent
+ * and before its answer is read (e.g. to cut the connection there). NULL in
+ * production. */
+extern void (*arc_db_on_commit_sent)(MYSQL *conn);
 
 /* The server error of the last failed call (mysql errno, 0 if none), e.g. to
  * tell which unique key a CONFLICT hit. */

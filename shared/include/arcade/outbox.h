@@ -3,7 +3,7 @@
  * machinery (docs/events.md): an event is a row written in the same
  * transaction as the change it describes, and the relay (relay.h) publishes it.
  *
- *   writer:    BEGIN; change rows; arc_outbox_add(...); COMMIT
+ *   writer:    arc_db_tx(db, name, fn, ud), fn: change rows; arc_outbox_add(...)
  *
  * A publishing service's schema holds the table of
  * sql/<svc>/NNNN_create_outbox.sql.
