@@ -16,6 +16,7 @@
 #include "arcade/json.h"
 #include "arcade/log.h"
 #include "arcade/respond.h"
+#include "internal/daemon.h"
 #include "internal/http_internal.h"
 #include "internal/log_internal.h"
 
@@ -256,25 +257,9 @@ arc_server_run(const struct arc_service *svc)
         return -1;
     }
 
-    /* No SA_RESTART: the signal must interrupt accept() so that the loop sees
-     * the pending shutdown; a request in progress is finished first. Every
-     * signal a supervisor may use for a graceful stop counts: TERM and INT,
-     * USR1 (libfcgi's convention), HUP, and QUIT, which is what Debian's
-     * multiwatch 1.0 actually sends its children whatever its -s option says. */
-    static const int stop_signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_shutdown_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    for (size_t i = 0; i < ARC_ARRAY_LEN(stop_signals); i++) {
-        if (sigaction(stop_signals[i], &sa, NULL) != 0) {
-            arc_log_error("sigaction: %s", strerror(errno));
-            return -1;
-        }
-    }
-    sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &sa, NULL) != 0) {
+    /* The signal must interrupt accept() (no SA_RESTART) so that the loop
+     * sees the pending shutdown; a request in progress is finished first. */
+    if (arc_daemon_signals(on_shutdown_signal) != 0) {
         arc_log_error("sigaction: %s", strerror(errno));
         return -1;
     }
