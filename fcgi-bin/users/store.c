@@ -18,8 +18,6 @@
 #define ADDRESS_SELECT                                                                             \
     "SELECT id, name, line1, line2, city, postal_code, country, phone, " TS(                       \
         "created_at") " FROM addresses "
-#define WINDOW_EXPIRED "window_start <= NOW(3) - INTERVAL 900 SECOND"
-#define LOCK_IF(n) "IF(" n " >= ?, NOW(3) + INTERVAL ? SECOND, "
 
 enum {
     ST_SESSION_RESOLVE,
@@ -38,10 +36,6 @@ enum {
     ST_SESSION_INSERT,
     ST_SESSION_DELETE,
     ST_SESSION_PURGE,
-    ST_THROTTLE_CHECK,
-    ST_THROTTLE_FAIL,
-    ST_THROTTLE_CLEAR,
-    ST_THROTTLE_PURGE,
     ST_ADDRESS_LIST,
     ST_ADDRESS_GET,
     ST_ADDRESS_COUNT,
@@ -49,8 +43,6 @@ enum {
     ST_ADDRESS_DELETE,
     ST_COUNT
 };
-
-_Static_assert(THROTTLE_WINDOW_S == 900, "WINDOW_EXPIRED spells the window out");
 
 const char *const users_sql[] = {
     [ST_SESSION_RESOLVE] = "SELECT s.user_id, u.role, CAST(UNIX_TIMESTAMP(s.expires_at) AS SIGNED) "
@@ -78,27 +70,6 @@ const char *const users_sql[] = {
         "INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (?, ?, FROM_UNIXTIME(?))",
     [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?",
     [ST_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at < NOW(3) LIMIT 100",
-    /* Seconds until the later lock of the two scopes ends; NULL when none. */
-    [ST_THROTTLE_CHECK] =
-        "SELECT CAST(CEIL(MAX(TIMESTAMPDIFF(MICROSECOND, NOW(3), locked_until)) / 1000000) "
-        "AS SIGNED) FROM login_throttle WHERE ((scope = 1 AND `key` = ?) OR "
-        "(scope = 2 AND `key` = ?)) AND locked_until > NOW(3)",
-    /* One failure, in one conditional statement (never read into C and written
-     * back). Assignments run left to right and see the columns already
-     * assigned, so locked_until and failures are computed from the old
-     * window_start and failures before those change. Parameters: scope, key,
-     * then (limit, lock seconds) three times. */
-    [ST_THROTTLE_FAIL] =
-        "INSERT INTO login_throttle (scope, `key`, failures, window_start, locked_until) "
-        "VALUES (?, ?, 1, NOW(3), " LOCK_IF(
-            "1") "NULL)) ON DUPLICATE KEY UPDATE "
-                 "locked_until = IF(" WINDOW_EXPIRED ", " LOCK_IF("1") "NULL), " LOCK_IF(
-                     "failures + 1") "locked_until)), "
-                                     "failures = IF(" WINDOW_EXPIRED ", 1, failures + 1), "
-                                     "window_start = IF(" WINDOW_EXPIRED ", NOW(3), window_start)",
-    [ST_THROTTLE_CLEAR] = "DELETE FROM login_throttle WHERE scope = 1 AND `key` = ?",
-    [ST_THROTTLE_PURGE] = "DELETE FROM login_throttle WHERE " WINDOW_EXPIRED
-                          " AND (locked_until IS NULL OR locked_until < NOW(3)) LIMIT 100",
     [ST_ADDRESS_LIST] = ADDRESS_SELECT "WHERE user_id = ? ORDER BY id",
     [ST_ADDRESS_GET] = ADDRESS_SELECT "WHERE id = ? AND user_id = ?",
     [ST_ADDRESS_COUNT] = "SELECT COUNT(*) FROM addresses WHERE user_id = ?",
@@ -108,8 +79,6 @@ const char *const users_sql[] = {
 };
 const size_t users_nsql = ARC_ARRAY_LEN(users_sql);
 _Static_assert(ARC_ARRAY_LEN(users_sql) == ST_COUNT, "one SQL text per statement");
-
-enum { SCOPE_ACCOUNT = 1, SCOPE_ADDRESS = 2 };
 
 /* ---- sessions as arc_auth sees them ----------------------------------------- */
 
@@ -417,71 +386,6 @@ store_user_set_role(arc_db *db, int64_t id, enum arc_role role, token_hash_fn fn
     return e;
 }
 
-/* ---- login throttle --------------------------------------------------------- */
-
-static int
-on_retry_after(void *ud, const struct arc_db_col *c, size_t ncols)
-{
-    *(int64_t *)ud = c[0].is_null ? 0 : c[0].i;
-    return 0;
-}
-
-enum arc_err
-store_throttle_check(arc_db *db, arc_str account, arc_str address, int64_t *retry_after)
-{
-    struct arc_db_param p[] = {ARC_DB_P_STRN(account.ptr, account.len),
-                               ARC_DB_P_STRN(address.ptr, address.len)};
-    struct arc_db_col cols[] = {{.type = ARC_DB_INT}};
-    *retry_after = 0;
-    enum arc_err e =
-        arc_db_query(db, ST_THROTTLE_CHECK, p, 2, cols, 1, on_retry_after, retry_after, NULL);
-    if (e == ARC_OK && *retry_after < 0)
-        *retry_after = 0;
-    return e;
-}
-
-struct throttle_fail_tx {
-    int scope;
-    arc_str key;
-    int64_t limit;
-    unsigned lock_s;
-};
-
-static enum arc_err
-throttle_fail_tx(arc_db *db, void *ud)
-{
-    const struct throttle_fail_tx *a = ud;
-    struct arc_db_param p[] = {
-        ARC_DB_P_INT(a->scope), ARC_DB_P_STRN(a->key.ptr, a->key.len),
-        ARC_DB_P_INT(a->limit), ARC_DB_P_INT(a->lock_s),
-        ARC_DB_P_INT(a->limit), ARC_DB_P_INT(a->lock_s),
-        ARC_DB_P_INT(a->limit), ARC_DB_P_INT(a->lock_s),
-    };
-    return arc_db_exec(db, ST_THROTTLE_FAIL, p, ARC_ARRAY_LEN(p), NULL, NULL);
-}
-
-static enum arc_err
-throttle_fail_one(arc_db *db, int scope, arc_str key, int64_t limit, unsigned lock_s)
-{
-    struct throttle_fail_tx a = {scope, key, limit, lock_s};
-    return arc_db_tx(db, "login throttle", throttle_fail_tx, &a);
-}
-
-enum arc_err
-store_throttle_fail(arc_db *db, arc_str account, arc_str address, unsigned lock_s)
-{
-    enum arc_err e = throttle_fail_one(db, SCOPE_ACCOUNT, account, THROTTLE_ACCOUNT_LIMIT, lock_s);
-    enum arc_err e2 = throttle_fail_one(db, SCOPE_ADDRESS, address, THROTTLE_ADDRESS_LIMIT, lock_s);
-    return e != ARC_OK ? e : e2;
-}
-
-enum arc_err
-store_throttle_clear(arc_db *db, arc_str account)
-{
-    struct arc_db_param p[] = {ARC_DB_P_STRN(account.ptr, account.len)};
-    return arc_db_exec(db, ST_THROTTLE_CLEAR, p, 1, NULL, NULL);
-}
-
 /* ---- sessions --------------------------------------------------------------- */
 
 enum arc_err
@@ -506,9 +410,7 @@ store_session_delete(arc_db *db, const char *token_hash)
 enum arc_err
 store_housekeeping(arc_db *db)
 {
-    enum arc_err e = arc_db_exec(db, ST_SESSION_PURGE, NULL, 0, NULL, NULL);
-    enum arc_err e2 = arc_db_exec(db, ST_THROTTLE_PURGE, NULL, 0, NULL, NULL);
-    return e != ARC_OK ? e : e2;
+    return arc_db_exec(db, ST_SESSION_PURGE, NULL, 0, NULL, NULL);
 }
 
 /* ---- addresses -------------------------------------------------------------- */

@@ -135,19 +135,11 @@ enum arc_err store_user_update_me(arc_db *db, int64_t id, arc_str name, const ch
 enum arc_err store_user_set_role(arc_db *db, int64_t id, enum arc_role role, token_hash_fn fn,
                                  void *ud, struct user_row *out) ARC_NODISCARD;
 
-/* Throttle: *retry_after receives the seconds until the later of the two
- * locks ends, 0 when neither scope is locked. */
-enum arc_err store_throttle_check(arc_db *db, arc_str account, arc_str address,
-                                  int64_t *retry_after) ARC_NODISCARD;
-enum arc_err store_throttle_fail(arc_db *db, arc_str account, arc_str address,
-                                 unsigned lock_s) ARC_NODISCARD;
-enum arc_err store_throttle_clear(arc_db *db, arc_str account) ARC_NODISCARD;
-
 enum arc_err store_session_create(arc_db *db, int64_t user_id, const char *token_hash,
                                   int64_t expires_at) ARC_NODISCARD;
 /* ARC_NOT_FOUND when no such session. */
 enum arc_err store_session_delete(arc_db *db, const char *token_hash) ARC_NODISCARD;
-/* Deletes expired sessions and stale throttle rows, a bounded batch. */
+/* Deletes expired sessions, a bounded batch. */
 enum arc_err store_housekeeping(arc_db *db) ARC_NODISCARD;
 
 enum arc_err store_address_list(arc_db *db, int64_t user_id, address_fn fn, void *ud) ARC_NODISCARD;
