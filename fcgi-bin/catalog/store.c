@@ -141,13 +141,8 @@ store_product_get(arc_db *db, int64_t id, product_fn fn, void *ud)
     struct arc_db_param p[] = {ARC_DB_P_INT(id)};
     struct arc_db_col cols[PRODUCT_NCOLS];
     struct product_cb cb = {fn, ud};
-    uint64_t n = 0;
     arc_db_cols_init(cols, product_types, PRODUCT_NCOLS);
-    enum arc_err e =
-        arc_db_query(db, ST_PRODUCT_GET, p, 1, cols, PRODUCT_NCOLS, on_product_row, &cb, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
-    return e;
+    return arc_db_query_row(db, ST_PRODUCT_GET, p, 1, cols, PRODUCT_NCOLS, on_product_row, &cb);
 }
 
 enum arc_err
@@ -305,11 +300,7 @@ lock_product(arc_db *db, int64_t id, struct lock_row *row)
 {
     struct arc_db_param p[] = {ARC_DB_P_INT(id)};
     struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
-    uint64_t n = 0;
-    enum arc_err e = arc_db_query(db, ST_PRODUCT_LOCK, p, 1, cols, 2, on_lock_row, row, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
-    return e;
+    return arc_db_query_row(db, ST_PRODUCT_LOCK, p, 1, cols, 2, on_lock_row, row);
 }
 
 /* The request's preconditions (w->pc) on the row lock_product read. */
@@ -482,12 +473,8 @@ store_category_find(arc_db *db, const char *slug, size_t len, struct category_ro
     struct arc_db_param p[] = {ARC_DB_P_STRN(slug, len)};
     struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}, {.type = ARC_DB_STR},
                                 {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_STR}};
-    uint64_t n = 0;
-    enum arc_err e = arc_db_query(db, ST_CATEGORY_FIND, p, 1, cols, ARC_ARRAY_LEN(cols),
-                                  on_category_row, out, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
-    return e;
+    return arc_db_query_row(db, ST_CATEGORY_FIND, p, 1, cols, ARC_ARRAY_LEN(cols), on_category_row,
+                            out);
 }
 
 struct category_cb {

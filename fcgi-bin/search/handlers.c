@@ -105,20 +105,24 @@ read_search_params(arc_req *r, struct search_params *p, struct arc_page *pg)
  * never looked up again and expire (ANSWER_TTL_S). Memcached away: answers
  * are computed every time. */
 
-/* Looks the answer up: ARC_OK (it is in s->out), ARC_NOT_FOUND (compute it,
- * then answer_store under key), or the database's failure. */
-static enum arc_err
-answer_lookup(struct search *s, const char *kind, const struct search_params *p,
-              const struct text_query *t, char *key, size_t *key_len)
+/* Answers with the cached answer, or with the database's failure, and returns
+ * true; false: compute the answer, then answer_store it under key. */
+static bool
+answered_from_cache(arc_req *r, const char *kind, const struct search_params *p,
+                    const struct text_query *t, char *key, size_t *key_len)
 {
+    struct search *s = r->ctx;
     uint64_t epoch, generation;
     enum arc_err e = store_generation(s->db, &epoch, &generation);
-    if (e != ARC_OK)
-        return e;
+    if (e != ARC_OK) {
+        arc_respond_failure(r, e);
+        return true;
+    }
     *key_len = answer_key(kind, p, t, epoch, generation, key);
-    if (*key_len > 0 && arc_cache_get(s->cache, key, *key_len, &s->out) == ARC_OK)
-        return ARC_OK;
-    return ARC_NOT_FOUND;
+    if (*key_len == 0 || arc_cache_get(s->cache, key, *key_len, &s->out) != ARC_OK)
+        return false;
+    arc_respond_raw(r, 200, NULL, s->out.ptr, s->out.len);
+    return true;
 }
 
 static void
@@ -248,16 +252,9 @@ handle_search(arc_req *r)
     arc_buf *out = &s->out;
     char key[ANSWER_KEY_MAX];
     size_t key_len = 0;
-    if (s->cache != NULL && !search_uses_summary(&p)) {
-        enum arc_err e = answer_lookup(s, "search", &p, &p.text, key, &key_len);
-        if (e != ARC_NOT_FOUND) {
-            if (e != ARC_OK)
-                arc_respond_failure(r, e);
-            else
-                arc_respond_raw(r, 200, NULL, out->ptr, out->len);
-            return;
-        }
-    }
+    if (s->cache != NULL && !search_uses_summary(&p) &&
+        answered_from_cache(r, "search", &p, &p.text, key, &key_len))
+        return;
     struct facets f;
     facets_init(&f);
     arc_buf_reset(out);
@@ -306,16 +303,9 @@ handle_suggest(arc_req *r)
     arc_buf *out = &s->out;
     char key[ANSWER_KEY_MAX];
     size_t key_len = 0;
-    if (s->cache != NULL && t.mode != TEXT_NONE) {
-        enum arc_err e = answer_lookup(s, "suggest", NULL, &t, key, &key_len);
-        if (e != ARC_NOT_FOUND) {
-            if (e != ARC_OK)
-                arc_respond_failure(r, e);
-            else
-                arc_respond_raw(r, 200, NULL, out->ptr, out->len);
-            return;
-        }
-    }
+    if (s->cache != NULL && t.mode != TEXT_NONE &&
+        answered_from_cache(r, "suggest", NULL, &t, key, &key_len))
+        return;
     arc_buf_reset(out);
     arc_buf_append_str(out, "{\"suggestions\":[");
     if (t.mode != TEXT_NONE) {

@@ -396,10 +396,7 @@ store_generation(arc_db *db, uint64_t *epoch, uint64_t *generation)
 {
     struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
     uint64_t v[2] = {0, 0};
-    uint64_t n = 0;
-    enum arc_err e = arc_db_query(db, ST_GENERATION, NULL, 0, cols, 2, on_generation_row, v, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
+    enum arc_err e = arc_db_query_row(db, ST_GENERATION, NULL, 0, cols, 2, on_generation_row, v);
     *epoch = v[0];
     *generation = v[1];
     return e;

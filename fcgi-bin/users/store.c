@@ -129,19 +129,6 @@ on_user_row(void *ud, const struct arc_db_col *c, size_t ncols)
     return 0;
 }
 
-enum arc_err
-store_user_get(arc_db *db, int64_t id, struct user_row *out)
-{
-    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
-    struct arc_db_col cols[USER_NCOLS];
-    uint64_t n = 0;
-    arc_db_cols_init(cols, user_types, USER_NCOLS);
-    enum arc_err e = arc_db_query(db, ST_USER_GET, p, 1, cols, USER_NCOLS, on_user_row, out, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
-    return e;
-}
-
 struct user_hash {
     struct user_row *u;
     char *hash;
@@ -156,36 +143,36 @@ on_user_hash_row(void *ud, const struct arc_db_col *c, size_t ncols)
     return 0;
 }
 
+/* The account the one-parameter statement stmt finds, with its password hash
+ * when hash is not NULL (the statement then returns it last). */
+static enum arc_err
+user_query(arc_db *db, unsigned stmt, struct arc_db_param key, struct user_row *out, char *hash)
+{
+    struct arc_db_col cols[USER_NCOLS + 1];
+    struct user_hash uh = {out, hash};
+    arc_db_cols_init(cols, user_types, USER_NCOLS);
+    if (hash == NULL)
+        return arc_db_query_row(db, stmt, &key, 1, cols, USER_NCOLS, on_user_row, out);
+    cols[USER_NCOLS] = (struct arc_db_col){.type = ARC_DB_STR};
+    return arc_db_query_row(db, stmt, &key, 1, cols, USER_NCOLS + 1, on_user_hash_row, &uh);
+}
+
+enum arc_err
+store_user_get(arc_db *db, int64_t id, struct user_row *out)
+{
+    return user_query(db, ST_USER_GET, ARC_DB_P_INT(id), out, NULL);
+}
+
 enum arc_err
 store_user_by_email(arc_db *db, const char *email, size_t len, struct user_row *out, char *hash)
 {
-    struct arc_db_param p[] = {ARC_DB_P_STRN(email, len)};
-    struct arc_db_col cols[USER_NCOLS + 1];
-    struct user_hash uh = {out, hash};
-    uint64_t n = 0;
-    arc_db_cols_init(cols, user_types, USER_NCOLS);
-    cols[USER_NCOLS] = (struct arc_db_col){.type = ARC_DB_STR};
-    enum arc_err e =
-        arc_db_query(db, ST_USER_BY_EMAIL, p, 1, cols, USER_NCOLS + 1, on_user_hash_row, &uh, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
-    return e;
+    return user_query(db, ST_USER_BY_EMAIL, ARC_DB_P_STRN(email, len), out, hash);
 }
 
 enum arc_err
 store_user_with_hash(arc_db *db, int64_t id, struct user_row *out, char *hash)
 {
-    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
-    struct arc_db_col cols[USER_NCOLS + 1];
-    struct user_hash uh = {out, hash};
-    uint64_t n = 0;
-    arc_db_cols_init(cols, user_types, USER_NCOLS);
-    cols[USER_NCOLS] = (struct arc_db_col){.type = ARC_DB_STR};
-    enum arc_err e =
-        arc_db_query(db, ST_USER_WITH_HASH, p, 1, cols, USER_NCOLS + 1, on_user_hash_row, &uh, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
-    return e;
+    return user_query(db, ST_USER_WITH_HASH, ARC_DB_P_INT(id), out, hash);
 }
 
 struct user_create_tx {
@@ -282,14 +269,7 @@ hash_list_deliver(struct hash_list *l, token_hash_fn fn, void *ud)
 static enum arc_err
 lock_user(arc_db *db, int64_t id, struct user_row *out)
 {
-    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
-    struct arc_db_col cols[USER_NCOLS];
-    uint64_t n = 0;
-    arc_db_cols_init(cols, user_types, USER_NCOLS);
-    enum arc_err e = arc_db_query(db, ST_USER_LOCK, p, 1, cols, USER_NCOLS, on_user_row, out, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
-    return e;
+    return user_query(db, ST_USER_LOCK, ARC_DB_P_INT(id), out, NULL);
 }
 
 struct update_me_tx {
@@ -465,13 +445,8 @@ store_address_get(arc_db *db, int64_t user_id, int64_t id, address_fn fn, void *
     struct arc_db_param p[] = {ARC_DB_P_INT(id), ARC_DB_P_INT(user_id)};
     struct arc_db_col cols[ADDRESS_NCOLS];
     struct address_cb cb = {fn, ud};
-    uint64_t n = 0;
     address_cols(cols);
-    enum arc_err e =
-        arc_db_query(db, ST_ADDRESS_GET, p, 2, cols, ADDRESS_NCOLS, on_address_row, &cb, &n);
-    if (e == ARC_OK && n == 0)
-        return ARC_NOT_FOUND;
-    return e;
+    return arc_db_query_row(db, ST_ADDRESS_GET, p, 2, cols, ADDRESS_NCOLS, on_address_row, &cb);
 }
 
 static struct arc_db_param

@@ -684,6 +684,15 @@ arc_db_query(arc_db *db, unsigned stmt, const struct arc_db_param *params, size_
     return run(db, stmt, params, nparams, cols, ncols, fn, ud, nrows, NULL, NULL, true);
 }
 
+enum arc_err
+arc_db_query_row(arc_db *db, unsigned stmt, const struct arc_db_param *params, size_t nparams,
+                 struct arc_db_col *cols, size_t ncols, arc_db_row_fn fn, void *ud)
+{
+    uint64_t n = 0;
+    enum arc_err e = arc_db_query(db, stmt, params, nparams, cols, ncols, fn, ud, &n);
+    return e == ARC_OK && n == 0 ? ARC_NOT_FOUND : e;
+}
+
 /* --- Transactions ------------------------------------------------------------ */
 
 void (*arc_db_on_commit_sent)(MYSQL *conn);

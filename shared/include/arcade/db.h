@@ -95,6 +95,11 @@ enum arc_err arc_db_query(arc_db *db, unsigned stmt, const struct arc_db_param *
                           size_t nparams, struct arc_db_col *cols, size_t ncols, arc_db_row_fn fn,
                           void *ud, uint64_t *nrows) ARC_NODISCARD;
 
+/* arc_db_query for a look-up by key: ARC_NOT_FOUND when no row came back. */
+enum arc_err arc_db_query_row(arc_db *db, unsigned stmt, const struct arc_db_param *params,
+                              size_t nparams, struct arc_db_col *cols, size_t ncols,
+                              arc_db_row_fn fn, void *ud) ARC_NODISCARD;
+
 /* Transactions: the one way to run one. arc_db_tx begins (reconnecting first
  * if needed), runs fn, commits when fn returns ARC_OK and rolls back
  * otherwise. It runs fn again, up to ARC_DB_TX_ATTEMPTS times in all and
