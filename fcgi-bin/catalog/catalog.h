@@ -162,6 +162,7 @@ enum arc_err store_product_export(arc_db *db, int64_t after, int64_t limit, prod
 /* Events waiting in the outbox, and the age of the oldest in ms. */
 enum arc_err store_outbox_backlog(arc_db *db, int64_t *rows, int64_t *oldest_ms) ARC_NODISCARD;
 
+/* ARC_NOT_FOUND for an unknown slug, and for one that is not a valid slug. */
 enum arc_err store_category_find(arc_db *db, const char *slug, size_t len,
                                  struct category_row *out) ARC_NODISCARD;
 enum arc_err store_category_all(arc_db *db, category_fn fn, void *ud) ARC_NODISCARD;

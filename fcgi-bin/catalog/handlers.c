@@ -160,9 +160,7 @@ handle_product_list(arc_req *r)
 
     struct category_row cat;
     if (category != NULL) {
-        enum arc_err e = arc_slug_valid(category, strlen(category))
-                             ? store_category_find(c->db, category, strlen(category), &cat)
-                             : ARC_NOT_FOUND;
+        enum arc_err e = store_category_find(c->db, category, strlen(category), &cat);
         if (e != ARC_OK) {
             arc_respond_lookup(r, e, "category not found");
             return;
@@ -240,6 +238,27 @@ handle_product_export(arc_req *r)
 
 /* ---- writing products ----------------------------------------------------- */
 
+/* The category a body field names by its slug: 1 found (*out), 0 not (a
+ * message under field in *fields), -1 answered with the database's failure
+ * (*fields put). */
+static int
+category_field(arc_req *r, const char *field, const char *slug, size_t len,
+               struct category_row *out, json_object **fields)
+{
+    struct catalog *c = r->ctx;
+    enum arc_err e = store_category_find(c->db, slug, len, out);
+    if (e == ARC_OK)
+        return 1;
+    if (e == ARC_NOT_FOUND) {
+        arc_json_field_error(fields, field, "no such category");
+        return 0;
+    }
+    json_object_put(*fields);
+    *fields = NULL;
+    arc_respond_failure(r, e);
+    return -1;
+}
+
 /* Reads the product fields of a create (all required ones present) or of a
  * partial update into in, with per-field messages in *fields. Answers and
  * returns -1 only when the database cannot be asked about the category. */
@@ -247,7 +266,6 @@ static int
 read_product_fields(arc_req *r, json_object *body, bool create, struct product_input *in,
                     json_object **fields)
 {
-    struct catalog *c = r->ctx;
     unsigned req = create ? ARC_REQUIRED : 0;
     const char *s;
     size_t len;
@@ -296,16 +314,10 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
         in->set |= F_CATEGORY;
     } else if (rc == ARC_FIELD_OK) {
         struct category_row cat;
-        enum arc_err e =
-            arc_slug_valid(s, len) ? store_category_find(c->db, s, len, &cat) : ARC_NOT_FOUND;
-        if (e == ARC_NOT_FOUND) {
-            arc_json_field_error(fields, "category", "no such category");
-        } else if (e != ARC_OK) {
-            json_object_put(*fields);
-            *fields = NULL;
-            arc_respond_failure(r, e);
+        int found = category_field(r, "category", s, len, &cat, fields);
+        if (found < 0)
             return -1;
-        } else {
+        if (found) {
             in->category_id = cat.id;
             in->set |= F_CATEGORY;
         }
@@ -563,9 +575,7 @@ handle_category_get(arc_req *r)
     struct catalog *c = r->ctx;
     struct category_row cat;
     const struct arc_param *slug = &r->params[0];
-    enum arc_err e = arc_slug_valid(slug->s, slug->len)
-                         ? store_category_find(c->db, slug->s, slug->len, &cat)
-                         : ARC_NOT_FOUND;
+    enum arc_err e = store_category_find(c->db, slug->s, slug->len, &cat);
     if (e != ARC_OK) {
         arc_respond_lookup(r, e, "category not found");
         return;
@@ -601,21 +611,14 @@ handle_category_create(arc_req *r)
     bool has_parent = false;
     if (arc_json_string(body, "parent", ARC_NULLABLE, 1, SLUG_MAX, &parent_slug, &parent_len,
                         &fields) == ARC_FIELD_OK) {
-        enum arc_err e = arc_slug_valid(parent_slug, parent_len)
-                             ? store_category_find(c->db, parent_slug, parent_len, &parent)
-                             : ARC_NOT_FOUND;
-        if (e == ARC_NOT_FOUND) {
-            arc_json_field_error(&fields, "parent", "no such category");
-        } else if (e != ARC_OK) {
-            json_object_put(fields);
-            arc_respond_failure(r, e);
+        int found = category_field(r, "parent", parent_slug, parent_len, &parent, &fields);
+        if (found < 0)
             goto out;
-        } else if (path_depth(parent.path) >= CATEGORY_DEPTH_MAX) {
+        if (found && path_depth(parent.path) >= CATEGORY_DEPTH_MAX)
             arc_json_field_error(&fields, "parent", "categories nest at most %d levels deep",
                                  CATEGORY_DEPTH_MAX);
-        } else {
-            has_parent = true;
-        }
+        else
+            has_parent = found;
     }
     if (fields != NULL) {
         arc_respond_invalid(r, fields);

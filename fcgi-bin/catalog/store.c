@@ -4,6 +4,7 @@
  */
 #include "catalog.h"
 
+#include <arcade/ident.h>
 #include <arcade/outbox.h>
 
 #include <stdio.h>
@@ -470,6 +471,8 @@ on_category_row(void *ud, const struct arc_db_col *c, size_t ncols)
 enum arc_err
 store_category_find(arc_db *db, const char *slug, size_t len, struct category_row *out)
 {
+    if (!arc_slug_valid(slug, len))
+        return ARC_NOT_FOUND; /* no category has such a slug */
     struct arc_db_param p[] = {ARC_DB_P_STRN(slug, len)};
     struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}, {.type = ARC_DB_STR},
                                 {.type = ARC_DB_STR}, {.type = ARC_DB_STR}, {.type = ARC_DB_STR}};
