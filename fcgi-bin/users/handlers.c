@@ -400,7 +400,7 @@ static void
 respond_new_session(arc_req *r, const struct user_row *row)
 {
     struct users *u = r->ctx;
-    char token[TOKEN_CHARS + 1], hash[ARC_TOKEN_HASH_HEX + 1], expires[32];
+    char token[TOKEN_CHARS + 1], hash[ARC_TOKEN_HASH_HEX + 1], expires[ARC_TIME_LEN + 1];
     new_token(token);
     arc_auth_token_hash(token, TOKEN_CHARS, hash);
     struct arc_principal p = {
@@ -416,7 +416,7 @@ respond_new_session(arc_req *r, const struct user_row *row)
     }
     arc_auth_cache_put(u->cache, hash, &p);
     sessions_cap(u, row->id);
-    format_time(p.expires_at, expires);
+    arc_time_format(p.expires_at * 1000, expires);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "token", json_object_new_string_len(token, TOKEN_CHARS));
     json_object_object_add(o, "expires_at", json_object_new_string(expires));

@@ -7,16 +7,6 @@
 
 #include <time.h>
 
-/* RFC 3339 UTC (with milliseconds, like the database's times) of unix seconds. */
-void
-format_time(int64_t t, char out[32])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-}
-
 json_object *
 user_json(const struct user_row *row)
 {

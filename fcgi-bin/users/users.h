@@ -158,8 +158,6 @@ json_object *user_json(const struct user_row *u);
 /* {"id","name","line1","line2","city","postal_code","country","phone",
  * "created_at"}: a new object the caller puts. */
 json_object *address_json(const struct address_row *a);
-/* RFC 3339 UTC with milliseconds, like the database's times, of unix seconds t. */
-void format_time(int64_t t, char out[32]);
 /* --- Limits (throttle.c): login_limits, and the sessions cap ---------------- */
 
 /* store.c's statements followed by throttle.c's, for arc_db_new; *n gets

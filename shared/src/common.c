@@ -88,6 +88,29 @@ arc_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int64_t
+arc_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+arc_time_format(int64_t ms, char out[ARC_TIME_LEN + 1])
+{
+    time_t s = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    if (frac < 0) { /* before 1970: the second below, and what is left */
+        s--;
+        frac += 1000;
+    }
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(out, ARC_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, ARC_TIME_LEN + 1 - n, ".%03dZ", frac);
+}
+
 bool
 arc_secure_equal(const void *a, size_t alen, const void *b, size_t blen)
 {

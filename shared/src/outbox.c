@@ -12,26 +12,14 @@
 #include "arcade/json.h"
 #include "arcade/log.h"
 
-/* RFC 3339 UTC with milliseconds, now. */
-static void
-format_now(char out[32])
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000L);
-}
-
 enum arc_err
 arc_outbox_add(arc_db *db, unsigned stmt, const struct arc_event *ev, arc_buf *scratch)
 {
     unsigned char raw[16];
-    char id[33], when[32], tp[ARC_TRACEPARENT_LEN + 1] = "";
+    char id[33], when[ARC_TIME_LEN + 1], tp[ARC_TRACEPARENT_LEN + 1] = "";
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(id, sizeof id, raw, sizeof raw);
-    format_now(when);
+    arc_time_format(arc_wall_ms(), when);
     if (ev->trace != NULL)
         arc_trace_format(ev->trace, tp);
 

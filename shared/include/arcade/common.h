@@ -44,6 +44,15 @@ char *arc_xstrndup(const char *s, size_t n);
 /* Monotonic clock in nanoseconds. */
 uint64_t arc_now_ns(void);
 
+/* The wall clock in milliseconds since the epoch. */
+int64_t arc_wall_ms(void);
+
+/* ms since the epoch as RFC 3339 UTC with milliseconds, the form of every time
+ * in Arcade's documents and events: "2026-12-03T11:30:00.123Z" (ARC_TIME_LEN
+ * characters and a NUL for any time from year 0 to 9999). */
+#define ARC_TIME_LEN 24
+void arc_time_format(int64_t ms, char out[ARC_TIME_LEN + 1]);
+
 /* Constant-time comparison of two byte strings (lengths may differ; the
  * length itself is not hidden). Returns true when equal. */
 bool arc_secure_equal(const void *a, size_t alen, const void *b, size_t blen);
