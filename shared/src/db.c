@@ -590,12 +590,10 @@ run_once(arc_db *db, unsigned idx, const struct arc_db_param *params, size_t npa
     *retry_ok = true; /* until the statement is sent for execution */
     if ((rc = prepare(db, idx, &st)) != ARC_OK)
         return rc;
-    /* INSERT ... RETURNING describes its columns only when it runs: a query
-     * without columns at prepare is checked after execution, and never run
-     * twice (it writes). */
+    /* A statement whose columns are unknown at prepare (INSERT ... RETURNING)
+     * is refused here, before it runs: see arc_db_query. */
     unsigned fc = mysql_stmt_field_count(st);
-    bool late = is_query && fc == 0;
-    if (!late && fc != (is_query ? ncols : 0)) {
+    if (fc != (is_query ? ncols : 0)) {
         char msg[128];
         snprintf(msg, sizeof(msg), "returns %u columns, %zu expected", fc, is_query ? ncols : 0);
         return misuse(db, idx, msg);
@@ -605,7 +603,7 @@ run_once(arc_db *db, unsigned idx, const struct arc_db_param *params, size_t npa
 
     if (mysql_stmt_execute(st) != 0) {
         unsigned e = mysql_stmt_errno(st);
-        *retry_ok = (is_query && !late) || is_not_sent(e);
+        *retry_ok = is_query || is_not_sent(e);
         return fail_stmt(db, st, idx, "execute");
     }
     db->last_ok_ns = arc_now_ns();
@@ -624,9 +622,7 @@ run_once(arc_db *db, unsigned idx, const struct arc_db_param *params, size_t npa
     }
     if (mysql_stmt_field_count(st) != ncols) { /* the table changed under us */
         mysql_stmt_free_result(st);
-        return misuse(db, idx,
-                      late ? "returns a different column count"
-                           : "column count changed after prepare");
+        return misuse(db, idx, "column count changed after prepare");
     }
     rc = bind_results(db, st, idx, cols, ncols);
     if (rc == ARC_OK) {

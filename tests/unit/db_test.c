@@ -318,16 +318,14 @@ test_exec_and_query(void **state)
     assert_int_equal(arc_db_exec(db, ST_UPDATE_N, up, 2, &affected, NULL), ARC_OK);
     assert_int_equal(affected, 1);
 
-    /* INSERT ... RETURNING is a query whose columns are known once it ran. */
+    /* INSERT ... RETURNING is refused before it runs (db.h says why), and
+     * the connection serves on: nothing was inserted. */
     struct arc_db_param ins[] = {ARC_DB_P_STR("ret@x"), ARC_DB_P_INT(3)};
     struct arc_db_col ret[2] = {{.type = ARC_DB_INT}, {.type = ARC_DB_STR}};
-    assert_int_equal(arc_db_query(db, ST_INSERT_RETURNING, ins, 2, ret, 2, NULL, NULL, &n), ARC_OK);
-    assert_int_equal(n, 1);
-    assert_true(ret[0].i > (int64_t)id4);
-    assert_string_equal(ret[1].s, "ret@x");
-    ins[0] = ARC_DB_P_STR("ret2@x");
-    assert_int_equal(arc_db_query(db, ST_INSERT_RETURNING, ins, 2, ret, 1, NULL, NULL, &n),
-                     ARC_INTERNAL); /* wrong column count */
+    assert_int_equal(arc_db_query(db, ST_INSERT_RETURNING, ins, 2, ret, 2, NULL, NULL, &n),
+                     ARC_INTERNAL);
+    struct arc_db_param ret_email = ARC_DB_P_STR("ret@x");
+    assert_int_equal(one_int(db, ST_COUNT_WHERE, &ret_email, 1, ARC_OK), 0);
     free(big);
 }
 

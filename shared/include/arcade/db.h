@@ -88,9 +88,11 @@ enum arc_err arc_db_exec(arc_db *db, unsigned stmt, const struct arc_db_param *p
 
 /* Runs a query; cols describe the result columns (ncols must equal the
  * statement's column count). Rows are delivered to fn. *nrows (may be NULL)
- * receives the number of rows delivered. A statement that writes and returns
- * rows (INSERT ... RETURNING) is a query too; it is never run a second time
- * after a lost connection (run it inside arc_db_tx). */
+ * receives the number of rows delivered. INSERT ... RETURNING is refused
+ * (ARC_INTERNAL, before it runs): MariaDB describes its columns only once it
+ * ran, and Debian 12's libmariadb 3.3 hangs on the connection's next statement
+ * after such a statement failed (a duplicate key, say). Take the new id from
+ * arc_db_exec's insert_id instead. */
 enum arc_err arc_db_query(arc_db *db, unsigned stmt, const struct arc_db_param *params,
                           size_t nparams, struct arc_db_col *cols, size_t ncols, arc_db_row_fn fn,
                           void *ud, uint64_t *nrows) ARC_NODISCARD;
