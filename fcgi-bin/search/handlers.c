@@ -26,7 +26,7 @@ int_param(json_object **fields, const char *key, const char *v, int64_t min, int
     int64_t n;
     if (v == NULL)
         return;
-    if (arc_parse_int64(v, strlen(v), &n) != 0 || n < min || n > max) {
+    if (arc_http_parse_int64(v, strlen(v), &n) != 0 || n < min || n > max) {
         arc_json_field_error(fields, key, "must be an integer from %lld to %lld", (long long)min,
                              (long long)max);
         return;

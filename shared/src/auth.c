@@ -102,7 +102,7 @@ parse_dec(const char *s, size_t len, int64_t *out)
 {
     if (len == 0 || len > 18 || s[0] == '-' || (len > 1 && s[0] == '0'))
         return -1;
-    return arc_parse_int64(s, len, out);
+    return arc_http_parse_int64(s, len, out);
 }
 
 /* "<user_id> <role> <expires_at>", single spaces, nothing else. */

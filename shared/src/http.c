@@ -31,7 +31,7 @@ arc_method_parse(const char *name)
 /* --- Numbers ------------------------------------------------------------------- */
 
 int
-arc_parse_int64(const char *s, size_t len, int64_t *out)
+arc_http_parse_int64(const char *s, size_t len, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;

@@ -180,7 +180,7 @@ arc_req_query_int(arc_req *r, const char *key, int64_t def, int64_t min, int64_t
         return 0;
     }
     int64_t n;
-    if (arc_parse_int64(v, strlen(v), &n) != 0) {
+    if (arc_http_parse_int64(v, strlen(v), &n) != 0) {
         arc_json_field_error(fields, key, "must be an integer");
         return -1;
     }
@@ -212,14 +212,14 @@ arc_req_paging(arc_req *r, int64_t per_page_default, int64_t per_page_max, unsig
     int rc = 0;
     int64_t n;
     const char *v = paging_value(r, "page", flags);
-    if (v != NULL && (arc_parse_int64(v, strlen(v), &n) != 0 || n < 1 || n > ARC_PAGE_MAX)) {
+    if (v != NULL && (arc_http_parse_int64(v, strlen(v), &n) != 0 || n < 1 || n > ARC_PAGE_MAX)) {
         arc_json_field_error(fields, "page", "must be an integer from 1 to %d", ARC_PAGE_MAX);
         rc = -1;
     } else if (v != NULL) {
         out->page = n;
     }
     v = paging_value(r, "per_page", flags);
-    if (v != NULL && (arc_parse_int64(v, strlen(v), &n) != 0 || n < 1)) {
+    if (v != NULL && (arc_http_parse_int64(v, strlen(v), &n) != 0 || n < 1)) {
         arc_json_field_error(fields, "per_page", "must be a positive integer");
         rc = -1;
     } else if (v != NULL) {

@@ -32,7 +32,7 @@ text_char(char c)
 static int
 parse_id(const char *s, size_t len, int64_t *out)
 {
-    if (len == 0 || len > 18 || s[0] == '-' || arc_parse_int64(s, len, out) != 0)
+    if (len == 0 || len > 18 || s[0] == '-' || arc_http_parse_int64(s, len, out) != 0)
         return -1;
     return *out >= 1 ? 0 : -1;
 }

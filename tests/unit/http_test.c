@@ -74,7 +74,7 @@ test_parse_int64(void **state)
     int64_t v;
 #define OK(s, want)                                                                                \
     do {                                                                                           \
-        assert_int_equal(arc_parse_int64(s, strlen(s), &v), 0);                                    \
+        assert_int_equal(arc_http_parse_int64(s, strlen(s), &v), 0);                               \
         assert_int_equal(v, want);                                                                 \
     } while (0)
     OK("0", 0);
@@ -99,7 +99,7 @@ test_parse_int64(void **state)
                                       "-9223372036854775809",
                                       "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (arc_parse_int64(bad[i], strlen(bad[i]), &v) != -1)
+        if (arc_http_parse_int64(bad[i], strlen(bad[i]), &v) != -1)
             fail_msg("accepted '%s'", bad[i]);
 }
 

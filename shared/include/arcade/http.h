@@ -27,7 +27,7 @@ enum arc_method {
 
 /* Strict base-10 int64: optional '-', digits only, no spaces or '+', overflow
  * detected. Returns 0 or -1. */
-int arc_parse_int64(const char *s, size_t len, int64_t *out);
+int arc_http_parse_int64(const char *s, size_t len, int64_t *out);
 
 /* Reason phrase for a status code ("Not Found"). */
 const char *arc_http_status_text(int status);
