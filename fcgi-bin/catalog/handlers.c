@@ -325,17 +325,31 @@ read_product_fields(arc_req *r, json_object *body, bool create, struct product_i
     return 0;
 }
 
-/* Answers with the product as it is now in the database, with its ETag. */
-/* A product write of this request: its event carries the request's trace. */
+/* A product write of this request under its preconditions (pc: NULL for a
+ * create): its event carries the request's trace. */
 static struct store_writer
-writer(arc_req *r)
+writer(arc_req *r, const struct arc_precond *pc)
 {
     struct catalog *c = r->ctx;
     return (struct store_writer){.db = c->db,
                                  .trace = &r->trace,
                                  .data = &c->event_data,
                                  .envelope = &c->envelope,
-                                 .doc = &c->doc};
+                                 .doc = &c->doc,
+                                 .pc = pc};
+}
+
+/* Answers a product write that did not happen: the store's failure e, or
+ * preconditions that did not hold (412). Returns true when it answered. */
+static bool
+write_failed(arc_req *r, const struct store_writer *w, enum arc_err e)
+{
+    if (product_failed(r, e))
+        return true;
+    if (!w->precondition_failed)
+        return false;
+    precondition_failed(r, w->pc);
+    return true;
 }
 
 /* Answers a write with the product as the write committed it (read inside its
@@ -365,8 +379,8 @@ handle_product_create(arc_req *r)
         goto out;
     }
     int64_t id = 0;
-    struct store_writer w = writer(r);
-    if (product_failed(r, store_product_create(&w, &in, &id)))
+    struct store_writer w = writer(r, NULL);
+    if (write_failed(r, &w, store_product_create(&w, &in, &id)))
         goto out;
     arc_doccache_invalidate(c->docs, id);
     arc_respond_header(r, "Location", "/api/v1/products/%lld", (long long)id);
@@ -391,14 +405,9 @@ handle_product_update(arc_req *r)
         arc_respond_invalid(r, fields);
         goto out;
     }
-    struct store_writer w = writer(r);
-    w.pc = &pc;
-    if (product_failed(r, store_product_update(&w, id, &in)))
+    struct store_writer w = writer(r, &pc);
+    if (write_failed(r, &w, store_product_update(&w, id, &in)))
         goto out;
-    if (w.precondition_failed) {
-        precondition_failed(r, &pc);
-        goto out;
-    }
     arc_doccache_invalidate(c->docs, id);
     respond_product(r, 200, id, &w);
 out:
@@ -413,14 +422,9 @@ handle_product_delete(arc_req *r)
     struct arc_precond pc;
     if (!require_admin(r) || arc_precond_read(r, &pc) != 0)
         return;
-    struct store_writer w = writer(r);
-    w.pc = &pc;
-    if (product_failed(r, store_product_deactivate(&w, id)))
+    struct store_writer w = writer(r, &pc);
+    if (write_failed(r, &w, store_product_deactivate(&w, id)))
         return;
-    if (w.precondition_failed) {
-        precondition_failed(r, &pc);
-        return;
-    }
     arc_doccache_invalidate(c->docs, id);
     arc_respond_empty(r, 204);
 }
@@ -442,14 +446,9 @@ handle_inventory_put(arc_req *r)
         return;
     }
     bool below_reserved = false;
-    struct store_writer w = writer(r);
-    w.pc = &pc;
-    if (product_failed(r, store_inventory_set(&w, id, on_hand, &below_reserved)))
+    struct store_writer w = writer(r, &pc);
+    if (write_failed(r, &w, store_inventory_set(&w, id, on_hand, &below_reserved)))
         return;
-    if (w.precondition_failed) {
-        precondition_failed(r, &pc);
-        return;
-    }
     if (below_reserved) {
         arc_json_field_error(&fields, "on_hand", "must not be below the units already reserved");
         arc_respond_invalid(r, fields);
