@@ -164,16 +164,28 @@ make_key(arc_str a, arc_str b, char out[KEY_HEX + 1])
 
 static const arc_str NO_STR = {NULL, 0};
 
-/* Runs a one-statement write again when it lost a deadlock or timed out on a
- * lock (concurrent upserts of one new row can): it was rolled back, so a
- * second run cannot count twice. */
+struct exec_tx {
+    unsigned stmt;
+    const struct arc_db_param *p;
+    size_t n;
+    uint64_t *affected;
+};
+
+static enum arc_err
+exec_tx(arc_db *db, void *ud)
+{
+    const struct exec_tx *a = ud;
+    return arc_db_exec(db, a->stmt, a->p, a->n, a->affected, NULL);
+}
+
+/* A one-statement write in a transaction of its own, so that one that lost a
+ * deadlock or timed out on a lock (concurrent upserts of one new row can) runs
+ * again: it was rolled back, so a second run cannot count twice. */
 static enum arc_err
 exec_retry(arc_db *db, unsigned stmt, const struct arc_db_param *p, size_t n, uint64_t *affected)
 {
-    enum arc_err e = ARC_RETRY;
-    for (int i = 0; i < 3 && e == ARC_RETRY; i++)
-        e = arc_db_exec(db, stmt, p, n, affected, NULL);
-    return e;
+    struct exec_tx a = {stmt, p, n, affected};
+    return arc_db_tx(db, "request limit", exec_tx, &a);
 }
 
 /* ---- answers ---------------------------------------------------------------- */
