@@ -192,6 +192,15 @@ void handle_category_list(arc_req *r);
 void handle_category_get(arc_req *r);
 void handle_category_create(arc_req *r);
 void handle_product_export(arc_req *r);
+
+/* --- Internal endpoints for other services (internal.c) ------------------- */
+
+/* Ids one GET /internal/v1/products/lookup may name. */
+#define LOOKUP_IDS_MAX 50
+/* Reads "1,2,3" (1..LOOKUP_IDS_MAX positive ids; a repeated id counts once)
+ * into ids. Returns how many, or -1 with a message (static text) in *why. */
+int lookup_ids_parse(const char *s, int64_t ids[LOOKUP_IDS_MAX], const char **why);
+void handle_product_lookup(arc_req *r);
 void handle_health(arc_req *r);
 
 extern const struct arc_route catalog_routes[];

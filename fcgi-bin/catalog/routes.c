@@ -16,6 +16,7 @@ const struct arc_route catalog_routes[] = {
     {ARC_POST, "/api/v1/categories", handle_category_create, 0},
     {ARC_GET, "/api/v1/categories/{slug:s}", handle_category_get, 0},
     {ARC_GET, "/internal/v1/products/export", handle_product_export, ARC_ROUTE_INTERNAL},
+    {ARC_GET, "/internal/v1/products/lookup", handle_product_lookup, ARC_ROUTE_INTERNAL},
     {ARC_GET, "/health/catalog", handle_health, 0},
 };
 const size_t catalog_nroutes = ARC_ARRAY_LEN(catalog_routes);

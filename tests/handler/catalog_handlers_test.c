@@ -109,6 +109,107 @@ oversized_body_is_413(void **state)
     assert_int_equal(r->status, 200);
 }
 
+/* GET on the internal listener: ARCADE_INTERNAL=1, as the web server sets it there. */
+static struct arc_test_response *
+internal_get(const char *target, struct arc_test_response *out, bool internal)
+{
+    struct arc_test_request rq = {
+        .method = "GET",
+        .target = target,
+        .params = internal ? ARC_TEST_HEADERS("ARCADE_INTERNAL=1") : NULL,
+    };
+    assert_int_equal(arc_test_fcgi_request(arc_test_service(), &rq, out), 0);
+    return out;
+}
+
+static long long
+create_product(const char *sku, int on_hand)
+{
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"sku\":\"%s\",\"name\":\"Lamp %s\",\"price\":2500,\"currency\":\"EUR\","
+             "\"on_hand\":%d}",
+             sku, sku, on_hand);
+    struct arc_test_response *r = arc_test_call("POST", "/api/v1/products", ADMIN, body);
+    assert_int_equal(r->status, 201);
+    return arc_test_json_int(r, "id");
+}
+
+static void
+internal_lookup_prices_and_availability(void **state)
+{
+    (void)state;
+    ARC_TEST_NEED_SERVICE();
+    long long a = create_product("HT-LK-A", 7);
+    long long b = create_product("HT-LK-B", 3);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/products/%lld", b);
+    assert_int_equal(arc_test_call("DELETE", path, ADMIN, NULL)->status, 204);
+    /* reserved units are not available */
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE products SET reserved = 2 WHERE id = %lld", a);
+    arc_test_db_exec(sql);
+
+    char target[128];
+    snprintf(target, sizeof target, "/internal/v1/products/lookup?ids=%lld,999999,%lld,%lld", a, b,
+             a);
+    struct arc_test_response r;
+    arc_test_response_init(&r);
+    assert_int_equal(internal_get(target, &r, false)->status, 404);
+    assert_int_equal(internal_get(target, &r, true)->status, 200);
+    assert_int_equal(arc_test_json_int(&r, "items.0.id"), a);
+    assert_string_equal(arc_test_json_str(&r, "items.0.sku"), "HT-LK-A");
+    assert_string_equal(arc_test_json_str(&r, "items.0.name"), "Lamp HT-LK-A");
+    assert_int_equal(arc_test_json_int(&r, "items.0.price"), 2500);
+    assert_string_equal(arc_test_json_str(&r, "items.0.currency"), "EUR");
+    assert_int_equal(arc_test_json_int(&r, "items.0.available"), 5);
+    json_object *active = NULL;
+    assert_true(json_object_object_get_ex(
+        json_object_array_get_idx(json_object_object_get(arc_test_json(&r), "items"), 0), "active",
+        &active));
+    assert_true(json_object_get_boolean(active));
+    /* unknown ids are absent, a repeated one counts once, inactive ones say so */
+    assert_int_equal(arc_test_json_int(&r, "items.1.id"), b);
+    assert_true(json_object_object_get_ex(
+        json_object_array_get_idx(json_object_object_get(arc_test_json(&r), "items"), 1), "active",
+        &active));
+    assert_false(json_object_get_boolean(active));
+    assert_false(arc_test_json_has(&r, "items.2"));
+    arc_test_response_cleanup(&r);
+}
+
+static void
+internal_lookup_bad_ids_are_400(void **state)
+{
+    (void)state;
+    ARC_TEST_NEED_SERVICE();
+    static const char *const bad[] = {
+        "/internal/v1/products/lookup",
+        "/internal/v1/products/lookup?ids=",
+        "/internal/v1/products/lookup?ids=1,,2",
+        "/internal/v1/products/lookup?ids=1,x",
+        "/internal/v1/products/lookup?ids=-1",
+        "/internal/v1/products/lookup?ids=0",
+        "/internal/v1/products/lookup?ids=1,",
+        "/internal/v1/products/lookup?ids=99999999999999999999",
+    };
+    struct arc_test_response r;
+    arc_test_response_init(&r);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(internal_get(bad[i], &r, true)->status, 400);
+        assert_string_equal(arc_test_json_str(&r, "error.code"), "invalid_parameter");
+        assert_true(arc_test_json_has(&r, "error.fields.ids"));
+    }
+    /* 50 ids are fine, 51 are not */
+    char target[512] = "/internal/v1/products/lookup?ids=1";
+    for (int i = 2; i <= 50; i++)
+        snprintf(target + strlen(target), sizeof target - strlen(target), ",%d", i);
+    assert_int_equal(internal_get(target, &r, true)->status, 200);
+    strcat(target, ",51");
+    assert_int_equal(internal_get(target, &r, true)->status, 400);
+    arc_test_response_cleanup(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -119,6 +220,8 @@ main(int argc, char **argv)
         cmocka_unit_test(invalid_product_is_422_with_fields),
         cmocka_unit_test(writes_need_the_operator_key),
         cmocka_unit_test(oversized_body_is_413),
+        cmocka_unit_test(internal_lookup_prices_and_availability),
+        cmocka_unit_test(internal_lookup_bad_ids_are_400),
     };
     return ARC_TEST_SERVICE_MAIN(argv[0], "catalog", NULL, tests);
 }
