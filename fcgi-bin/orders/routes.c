@@ -1,0 +1,15 @@
+/*
+ * routes.c - the orders service's one static route table.
+ */
+#include "orders.h"
+
+#include <arcade/router.h>
+
+const struct arc_route orders_routes[] = {
+    {ARC_GET, "/api/v1/cart", handle_cart_get, 0},
+    {ARC_DELETE, "/api/v1/cart", handle_cart_clear, 0},
+    {ARC_PUT, "/api/v1/cart/items/{product_id}", handle_cart_put_item, 0},
+    {ARC_DELETE, "/api/v1/cart/items/{product_id}", handle_cart_delete_item, 0},
+    {ARC_GET, "/health/orders", handle_health, 0},
+};
+const size_t orders_nroutes = ARC_ARRAY_LEN(orders_routes);
