@@ -131,9 +131,7 @@ handle_cart_put_item(arc_req *r)
                           "the product is priced in another currency than the cart", NULL);
         return;
     case CART_PUT_FULL:
-        arc_json_field_error(&fields, "product_id", "a cart holds at most %d lines",
-                             CART_LINES_MAX);
-        arc_respond_error(r, 422, "cart_full", "the cart is full", fields);
+        arc_respond_error(r, 422, "cart_full", "a cart holds at most 50 lines", NULL);
         return;
     case CART_PUT_OK:
         break;

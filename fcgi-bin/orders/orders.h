@@ -20,7 +20,7 @@
 #define CART_LINES_MAX 50 /* = the catalog's lookup limit: one call prices a cart */
 #define QUANTITY_MAX 99
 /* A line total and a cart total never overflow: checked once, here. */
-_Static_assert(ARC_PRODUCT_PRICE_MAX *QUANTITY_MAX *CART_LINES_MAX < INT64_MAX / 2,
+_Static_assert(INT64_MAX / 2 / CART_LINES_MAX / QUANTITY_MAX > ARC_PRODUCT_PRICE_MAX,
                "cart totals fit an int64");
 
 /* Bound on a session lookup at the users service. */
