@@ -1,0 +1,113 @@
+/*
+ * orders_render_test.c - the cart as the API shows it (fcgi-bin/orders/render.c):
+ * priced with the catalog's answer, lines the catalog does not know or that are
+ * inactive, short or in another currency, and the empty cart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../fcgi-bin/orders/render.c"
+
+static void
+assert_cart(const struct cart *c, const struct catalog_item *items, size_t n, const char *expect)
+{
+    arc_buf out = ARC_BUF_INIT;
+    cart_render(c, items, n, &out);
+    arc_buf_append_char(&out, '\0');
+    assert_string_equal(out.ptr, expect);
+    arc_buf_cleanup(&out);
+}
+
+static void
+empty_cart(void **state)
+{
+    (void)state;
+    struct cart c = {.n = 0};
+    assert_cart(&c, NULL, 0, "{\"items\":[],\"count\":0,\"total\":0,\"currency\":null}");
+}
+
+static void
+priced_lines(void **state)
+{
+    (void)state;
+    struct cart c = {.lines = {{1, 2}, {2, 3}}, .n = 2, .currency = "EUR"};
+    struct catalog_item items[] = {
+        {.id = 2,
+         .sku = "B",
+         .name = "Mug \"big\"",
+         .price = 99,
+         .currency = "EUR",
+         .active = true,
+         .available = 3},
+        {.id = 1,
+         .sku = "A",
+         .name = "Lamp",
+         .price = 1250,
+         .currency = "EUR",
+         .active = true,
+         .available = 10},
+    };
+    assert_cart(&c, items, 2,
+                "{\"items\":[{\"product_id\":1,\"sku\":\"A\",\"name\":\"Lamp\",\"unit_price\":1250,"
+                "\"currency\":\"EUR\",\"quantity\":2,\"line_total\":2500,\"available\":true},"
+                "{\"product_id\":2,\"sku\":\"B\",\"name\":\"Mug \\\"big\\\"\",\"unit_price\":99,"
+                "\"currency\":\"EUR\",\"quantity\":3,\"line_total\":297,\"available\":true}],"
+                "\"count\":2,\"total\":2797,\"currency\":\"EUR\"}");
+}
+
+static void
+unavailable_lines(void **state)
+{
+    (void)state;
+    /* 1 short, 2 inactive, 3 now in another currency, 4 unknown to the catalog */
+    struct cart c = {.lines = {{1, 5}, {2, 1}, {3, 1}, {4, 1}}, .n = 4, .currency = "EUR"};
+    struct catalog_item items[] = {
+        {.id = 1,
+         .sku = "A",
+         .name = "a",
+         .price = 10,
+         .currency = "EUR",
+         .active = true,
+         .available = 4},
+        {.id = 2,
+         .sku = "B",
+         .name = "b",
+         .price = 20,
+         .currency = "EUR",
+         .active = false,
+         .available = 9},
+        {.id = 3,
+         .sku = "C",
+         .name = "c",
+         .price = 30,
+         .currency = "USD",
+         .active = true,
+         .available = 9},
+    };
+    assert_cart(&c, items, 3,
+                "{\"items\":[{\"product_id\":1,\"sku\":\"A\",\"name\":\"a\",\"unit_price\":10,"
+                "\"currency\":\"EUR\",\"quantity\":5,\"line_total\":50,\"available\":false},"
+                "{\"product_id\":2,\"sku\":\"B\",\"name\":\"b\",\"unit_price\":20,"
+                "\"currency\":\"EUR\",\"quantity\":1,\"line_total\":20,\"available\":false},"
+                "{\"product_id\":3,\"sku\":\"C\",\"name\":\"c\",\"unit_price\":30,"
+                "\"currency\":\"USD\",\"quantity\":1,\"line_total\":30,\"available\":false},"
+                "{\"product_id\":4,\"sku\":null,\"name\":null,\"unit_price\":null,"
+                "\"currency\":null,\"quantity\":1,\"line_total\":null,\"available\":false}],"
+                "\"count\":4,\"total\":70,\"currency\":\"EUR\"}");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(empty_cart),
+        cmocka_unit_test(priced_lines),
+        cmocka_unit_test(unavailable_lines),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
