@@ -3,10 +3,11 @@
 one currency per cart, at most 50 lines even under concurrent writes, and the
 catalog's internal lookup only on the internal listener."""
 
+import time
 import unittest
 
-from arcadetest import (API, ArcadeTestCase, admin_headers, create_product, delete, get,
-                        internal_url, new_customer, parallel, patch, put)
+from arcadetest import (API, ArcadeTestCase, admin_headers, arcade, create_product, delete, get,
+                        internal_url, new_customer, parallel, patch, put, wait_until)
 
 CART = API + "/cart"
 LINES_MAX = 50
@@ -187,6 +188,42 @@ class CartTest(ArcadeTestCase):
         self.assertEqual(r.json["status"], "ok", r.json)
         self.assertEqual(r.json["checks"]["catalog"], "ok")
         self.assertEqual(r.json["checks"]["db"], "ok")
+
+
+class CatalogDownTest(ArcadeTestCase):
+    """The catalog's pool stopped: pricing a cart is 503 with Retry-After, fast (the
+    web server has no backend; after a few failures each orders worker's breaker
+    answers without a call), emptying still works, and carts come back with it."""
+
+    def test_catalog_stopped_is_503_then_recovers(self):
+        who = new_customer()
+        p = create_product(on_hand=5)
+        self.assertStatus(put(item_path(p["id"]), {"quantity": 1}, headers=who.headers), 200)
+        self.addCleanup(lambda: arcade("svc", "start", "catalog", check=False))
+        arcade("svc", "stop", "catalog")
+        for _ in range(12):
+            t0 = time.monotonic()
+            r = get(CART, headers=who.headers)
+            self.assertError(r, 503, "unavailable")
+            self.assertGreaterEqual(int(r.header("Retry-After")), 1)
+            self.assertLess(time.monotonic() - t0, 1.5)
+            self.assertError(put(item_path(p["id"]), {"quantity": 2}, headers=who.headers), 503,
+                             "unavailable")
+        self.assertEqual(get("/health/orders").json["checks"]["catalog"], "unavailable")
+        # what needs no price still works
+        self.assertStatus(delete(item_path(p["id"]), headers=who.headers), 200)
+        arcade("svc", "start", "catalog")
+        # every worker's breaker lets a trial through after its cool-down (5 s)
+        wait_until(lambda: put(item_path(p["id"]), {"quantity": 2},
+                               headers=who.headers).status == 200,
+                   timeout=20, message="the cart to be priced again")
+
+        def priced():
+            r = get(CART, headers=who.headers)
+            return r.status == 200 and [(i["product_id"], i["quantity"], i["available"])
+                                        for i in r.json["items"]] == [(p["id"], 2, True)]
+        # another worker's breaker may still be in its cool-down: the next GETs retry
+        wait_until(priced, timeout=20, message="every worker to price the cart")
 
 
 if __name__ == "__main__":
