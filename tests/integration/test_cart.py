@@ -189,6 +189,12 @@ class CartTest(ArcadeTestCase):
         self.assertEqual(r.json["checks"]["catalog"], "ok")
         self.assertEqual(r.json["checks"]["db"], "ok")
 
+    def test_status_shows_the_pool(self):
+        out = arcade("status", check=False).stdout
+        rows = [line.split() for line in out.splitlines()]
+        self.assertTrue(any(row[:2] == ["orders", "running"] and "ok" in row for row in rows),
+                        out)
+
 
 class CatalogDownTest(ArcadeTestCase):
     """The catalog's pool stopped: pricing a cart is 503 with Retry-After, fast (the
