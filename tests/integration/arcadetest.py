@@ -841,11 +841,17 @@ def users_limit(name, default):
 def users_db(sql):
     """Runs sql in the users schema as the service's own user (the mariadb
     client, over the fleet's socket); returns the rows as lists of strings."""
+    return service_db("users", sql)
+
+
+def service_db(service, sql):
+    """Runs sql in arcade_<service> as the service's own user; rows as lists of strings."""
     env = fleet_env()
     cp = subprocess.run(["mariadb", "--no-defaults", "--socket=" + env["ARCADE_DB_SOCKET"],
-                         "-u", "arcade_users", "--batch", "--skip-column-names",
-                         "arcade_users", "-e", sql],
-                        env=dict(os.environ, MYSQL_PWD=env.get("ARCADE_DB_PASSWORD_USERS", "")),
+                         "-u", "arcade_" + service, "--batch", "--skip-column-names",
+                         "arcade_" + service, "-e", sql],
+                        env=dict(os.environ, MYSQL_PWD=env.get(
+                            "ARCADE_DB_PASSWORD_" + service.upper(), "")),
                         capture_output=True, text=True, timeout=30)
     if cp.returncode != 0:
         raise AssertionError("mariadb: %s" % cp.stderr.strip())
