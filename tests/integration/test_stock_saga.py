@@ -391,19 +391,29 @@ class SagaInvariantTest(SagaCase):
         self.assertStock(pid, 6, 2, 4)
 
     def test_consumer_killed_mid_stream(self):
-        pid, ids = self.hot_product(40, 300)
-        for o in ids:
-            self.created(o, [(pid, 1)])
-
-        def progress():
-            self.drain()
-            return sum(o in self.seen for o in ids) >= 20
-        wait_until(progress, timeout=60, interval=0.05, message="the consumer under way")
-        out = arcade("svc", "kill-daemon", "catalog-consume", timeout=60).stdout
-        self.assertRegex(out, r"^\d+\n$")
-        self.assertLess(sum(o in self.seen for o in ids), len(ids), "killed mid-stream")
+        """SIGKILL while a backlog is being worked off: the consumer is paused
+        (SIGSTOP) while 1000 orders are published, resumed, and killed once it
+        has handled some 50 of them; multiwatch starts the next one."""
+        pid, ids = self.hot_product(40, 1000)
+        mw = multiwatch_pid("catalog-consume")
+        victim = wait_until(lambda: children(mw), timeout=10, message="the consumer")[0]
+        os.kill(victim, signal.SIGSTOP)
+        try:
+            for o in ids:
+                self.created(o, [(pid, 1)])
+            self.inventory(pid)  # a round trip: the broker has them all by now
+        finally:
+            os.kill(victim, signal.SIGCONT)
+        count = ("SELECT COUNT(*) FROM order_stock WHERE order_id BETWEEN %d AND %d"
+                 % (ids[0], ids[-1]))
+        wait_until(lambda: int(catalog_db(count)[0][0]) >= 50, timeout=60, interval=0.01,
+                   message="the consumer under way")
+        os.kill(victim, signal.SIGKILL)
+        handled = int(catalog_db(count)[0][0])
+        self.assertLess(handled, len(ids), "killed mid-stream")
+        wait_until(lambda: children(mw) and victim not in children(mw), timeout=20,
+                   message="multiwatch's next consumer")
         self.check_answers(pid, ids, 40)
-
 
 if __name__ == "__main__":
     unittest.main()
