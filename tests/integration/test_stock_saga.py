@@ -9,16 +9,13 @@ Real components only: the fleet's RabbitMQ, relay and consumer, and MariaDB.
 import json
 import os
 import signal
-import struct
 import subprocess
 import time
 import unittest
 
-from arcadetest import (API, RUN_ID, ArcadeTestCase, admin_headers, arcade, create_product, get,
-                        parallel, product_path, put, service_db, wait_until)
-from test_broker import shortstr, read_frame
-from test_fleet_events import (BASIC, FRAME_BODY, FRAME_HEADER, QUEUE, Amqp, children,
-                               environ, manifest_daemons, multiwatch_pid)
+from arcadetest import (RUN_ID, Amqp, ArcadeTestCase, admin_headers, create_product, get,
+                        product_path, put, service_db, wait_until)
+from test_fleet_events import children, environ, manifest_daemons, multiwatch_pid
 
 EXCHANGE = "arcade.events"
 UNKNOWN_PRODUCT = 9_000_000_000_000
@@ -37,46 +34,6 @@ def envelope(type_, order_id, data, eid=None):
     return eid, json.dumps(body).encode()
 
 
-class Broker(Amqp):
-    """The fleet events' client, with an exchange to publish to, bindings and basic.get."""
-
-    def publish_to(self, exchange, routing_key, body, message_id, type_):
-        self.method(1, BASIC, 40, struct.pack("!H", 0) + shortstr(exchange.encode())
-                    + shortstr(routing_key.encode()) + b"\0")
-        flags = (1 << 12) | (1 << 7) | (1 << 5)  # delivery-mode, message-id, type
-        props = bytes([2]) + shortstr(message_id.encode()) + shortstr(type_.encode())
-        self.frame(FRAME_HEADER, 1, struct.pack("!HHQH", BASIC, 0, len(body), flags) + props)
-        self.frame(FRAME_BODY, 1, body)
-
-    def bind(self, queue, exchange, key):
-        self.call(1, QUEUE, 20, struct.pack("!H", 0) + shortstr(queue.encode())
-                  + shortstr(exchange.encode()) + shortstr(key.encode()) + b"\0"
-                  + struct.pack("!I", 0), (QUEUE, 21))
-
-    def get(self, queue):
-        """One message's body from queue (acknowledged on delivery), or None."""
-        self.method(1, BASIC, 70, struct.pack("!H", 0) + shortstr(queue.encode()) + b"\1")
-        while True:
-            ftype, _, payload = read_frame(self.sock)
-            if ftype != 1:
-                continue
-            meth = struct.unpack("!HH", payload[:4])
-            if meth == (BASIC, 72):
-                return None
-            if meth == (BASIC, 71):
-                break
-            raise AssertionError("AMQP: basic.get answered %r" % (meth,))
-        ftype, _, payload = read_frame(self.sock)
-        assert ftype == FRAME_HEADER, ftype
-        size = struct.unpack("!Q", payload[4:12])[0]
-        body = b""
-        while len(body) < size:
-            ftype, _, payload = read_frame(self.sock)
-            assert ftype == FRAME_BODY, ftype
-            body += payload
-        return body
-
-
 def catalog_db(sql):
     return service_db("catalog", sql)
 
@@ -89,7 +46,7 @@ class SagaCase(ArcadeTestCase):
         super().setUpClass()
         if ("catalog", "consume") not in manifest_daemons():
             raise unittest.SkipTest("no catalog consumer in this fleet")
-        cls.amqp = Broker()
+        cls.amqp = Amqp()
         cls.answers_queue = "test.stock.%s.%s" % (RUN_ID, cls.__name__)
         cls.amqp.declare(cls.answers_queue)
         cls.amqp.bind(cls.answers_queue, EXCHANGE, "stock.*")
