@@ -233,6 +233,19 @@ enum arc_err store_reservation_set(arc_db *db, int64_t order_id, enum order_stat
 enum arc_err store_order_event(struct store_writer *w, int64_t order_id, const char *type,
                                arc_str data) ARC_NODISCARD;
 
+/* Pure renderings (stock_render.c). */
+/* Whether a line of lines[n] has fewer units available than it asks for. */
+bool stock_lines_short(const struct stock_line *lines, size_t n);
+/* stock.reserved's data: {"order_id","items":[{"product_id","quantity"}]}. */
+void stock_reserved_render(int64_t order_id, const struct stock_line *lines, size_t n,
+                           arc_buf *out);
+/* stock.rejected's data: {"order_id","reason":"out_of_stock","lines":[{"product_id",
+ * "requested","available"}]}, the short lines only (a negative available is 0). */
+void stock_rejected_render(int64_t order_id, const struct stock_line *lines, size_t n,
+                           arc_buf *out);
+/* GET /products/{id}/inventory: {"on_hand","reserved","sold","available"}. */
+void inventory_render(const struct inventory *inv, arc_buf *out);
+
 /* `arcade-catalog consume` (saga.c): the queue catalog.orders. */
 int saga_consume_main(const struct arc_config *cfg);
 

@@ -475,9 +475,7 @@ handle_inventory_get(arc_req *r)
         return;
     }
     arc_buf_reset(&c->doc);
-    arc_buf_printf(&c->doc, "{\"on_hand\":%lld,\"reserved\":%lld,\"sold\":%lld,\"available\":%lld}",
-                   (long long)inv.on_hand, (long long)inv.reserved, (long long)inv.sold,
-                   (long long)(inv.on_hand - inv.reserved));
+    inventory_render(&inv, &c->doc);
     arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_raw(r, 200, NULL, c->doc.ptr, c->doc.len);
 }

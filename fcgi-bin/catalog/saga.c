@@ -126,7 +126,43 @@ writer(struct saga *s, arc_db *db, const struct arc_trace *trace)
         .db = db, .trace = trace, .data = &s->data, .envelope = &s->envelope, .doc = &s->doc};
 }
 
-/* order.created: every line reserved, or none and the short lines reported. */
+/* order.created, the catalog not having heard of the order: every product row
+ * locked, in id order, and read before anything is decided, so what is
+ * available cannot change until the commit; then all lines reserved, or
+ * none. */
+static enum arc_err
+reserve_or_reject(struct saga *s, struct store_writer *w, int64_t order_id)
+{
+    enum arc_err e = ARC_OK;
+    for (size_t i = 0; i < s->nlines && e == ARC_OK; i++)
+        e = store_stock_lock(w->db, s->lines[i].product_id, &s->lines[i].available);
+    if (e != ARC_OK)
+        return e;
+    arc_buf_reset(&s->answer);
+    if (stock_lines_short(s->lines, s->nlines)) {
+        stock_rejected_render(order_id, s->lines, s->nlines, &s->answer);
+        e = store_order_stock_set(w->db, order_id, ORDER_REJECTED);
+        if (e == ARC_OK)
+            e = store_order_event(w, order_id, "stock.rejected",
+                                  (arc_str){s->answer.ptr, s->answer.len});
+        return e;
+    }
+    e = store_order_stock_set(w->db, order_id, ORDER_HELD);
+    for (size_t i = 0; i < s->nlines && e == ARC_OK; i++) {
+        const struct stock_line *l = &s->lines[i];
+        e = store_stock_move(w, STOCK_RESERVE, order_id, l->product_id, l->quantity);
+        if (e == ARC_CONFLICT)
+            e = ARC_INTERNAL; /* checked under the lock just now */
+        touch(s, l->product_id);
+    }
+    stock_reserved_render(order_id, s->lines, s->nlines, &s->answer);
+    if (e == ARC_OK)
+        e = store_order_event(w, order_id, "stock.reserved",
+                              (arc_str){s->answer.ptr, s->answer.len});
+    return e;
+}
+
+/* order.created: reserved or rejected once; in any other state, nothing. */
 static enum arc_err
 on_created(struct saga *s, struct store_writer *w, int64_t order_id, json_object *data)
 {
@@ -138,63 +174,15 @@ on_created(struct saga *s, struct store_writer *w, int64_t order_id, json_object
     enum arc_err e = store_order_stock_lock(w->db, order_id, &state);
     if (e != ARC_OK)
         return e;
-    if (state != ORDER_NONE) {
-        arc_log_info("catalog: order %lld is %s: order.created has no effect", (long long)order_id,
-                     order_state_name(state));
-        return ARC_OK;
-    }
-    /* Every product row locked, in id order, before anything is decided: what
-     * is available cannot change until the commit. */
-    bool short_line = false;
-    for (size_t i = 0; i < s->nlines; i++) {
-        struct stock_line *l = &s->lines[i];
-        e = store_stock_lock(w->db, l->product_id, &l->available);
-        if (e != ARC_OK)
-            return e;
-        short_line |= l->available < l->quantity;
-    }
-    arc_buf_reset(&s->answer);
-    arc_buf_printf(&s->answer, "{\"order_id\":%lld,", (long long)order_id);
-    if (short_line) {
-        arc_buf_append_str(&s->answer, "\"reason\":\"out_of_stock\",\"lines\":[");
-        bool first = true;
-        for (size_t i = 0; i < s->nlines; i++) {
-            const struct stock_line *l = &s->lines[i];
-            if (l->available >= l->quantity)
-                continue;
-            arc_buf_printf(&s->answer,
-                           "%s{\"product_id\":%lld,\"requested\":%lld,\"available\":%lld}",
-                           first ? "" : ",", (long long)l->product_id, (long long)l->quantity,
-                           (long long)(l->available > 0 ? l->available : 0));
-            first = false;
-        }
-        arc_buf_append_str(&s->answer, "]}");
-        e = store_order_stock_set(w->db, order_id, ORDER_REJECTED);
-        if (e == ARC_OK)
-            e = store_order_event(w, order_id, "stock.rejected",
-                                  (arc_str){s->answer.ptr, s->answer.len});
-        return e;
-    }
-    e = store_order_stock_set(w->db, order_id, ORDER_HELD);
-    arc_buf_append_str(&s->answer, "\"items\":[");
-    for (size_t i = 0; i < s->nlines && e == ARC_OK; i++) {
-        const struct stock_line *l = &s->lines[i];
-        e = store_stock_move(w, STOCK_RESERVE, order_id, l->product_id, l->quantity);
-        if (e == ARC_CONFLICT)
-            e = ARC_INTERNAL; /* checked under the lock just now */
-        touch(s, l->product_id);
-        arc_buf_printf(&s->answer, "%s{\"product_id\":%lld,\"quantity\":%lld}", i ? "," : "",
-                       (long long)l->product_id, (long long)l->quantity);
-    }
-    arc_buf_append_str(&s->answer, "]}");
-    if (e == ARC_OK)
-        e = store_order_event(w, order_id, "stock.reserved",
-                              (arc_str){s->answer.ptr, s->answer.len});
-    return e;
+    if (state == ORDER_NONE)
+        return reserve_or_reject(s, w, order_id);
+    arc_log_info("catalog: order %lld is %s: order.created has no effect", (long long)order_id,
+                 order_state_name(state));
+    return ARC_OK;
 }
 
-/* Moves every line of the order in lines_from with m, then the lines and the
- * order to `to`. */
+/* Applies m to every line of the order in state `from` (by product id: the
+ * rows are locked in that order), then sets those lines and the order to `to`. */
 static enum arc_err
 move_all(struct saga *s, struct store_writer *w, int64_t order_id, enum order_state from,
          enum stock_move m, enum order_state to)
