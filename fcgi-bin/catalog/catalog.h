@@ -172,6 +172,83 @@ enum arc_err store_category_children(arc_db *db, int64_t parent_id, category_fn 
 enum arc_err store_category_create(arc_db *db, arc_str slug, arc_str name,
                                    const struct category_row *parent, int64_t *id) ARC_NODISCARD;
 
+/* --- The stock saga's statements (store.c; the saga is saga.c) ----------- */
+
+/* What the catalog did for an order (order_stock.state; the ENUM's order). */
+enum order_state {
+    ORDER_NONE, /* 'new': the catalog had heard nothing of the order */
+    ORDER_HELD,
+    ORDER_REJECTED,
+    ORDER_SOLD,
+    ORDER_RELEASED,
+    ORDER_RETURNED,
+    ORDER_CANCELLED, /* a tombstone: cancelled before it was created */
+    ORDER_STATE_COUNT
+};
+const char *order_state_name(enum order_state s);
+
+/* One product's line of an order. */
+struct stock_line {
+    int64_t product_id, quantity;
+    int64_t available; /* what a rejection reports */
+};
+
+/* The stock movements, each one conditional UPDATE of a product row. */
+enum stock_move {
+    STOCK_RESERVE, /* reserved += q, when active and on_hand - reserved >= q */
+    STOCK_COMMIT,  /* reserved -= q, on_hand -= q, sold += q */
+    STOCK_RELEASE, /* reserved -= q */
+    STOCK_RETURN,  /* sold -= q, on_hand += q */
+    STOCK_MOVE_COUNT
+};
+
+struct inventory {
+    int64_t on_hand, reserved, sold;
+};
+
+enum arc_err store_inventory_get(arc_db *db, int64_t id, struct inventory *out) ARC_NODISCARD;
+/* Locks the order's row for the rest of the transaction, creating it (state
+ * new) when absent, and reads its state: ORDER_NONE when the catalog had
+ * heard nothing of the order. A transaction that leaves it ORDER_NONE must
+ * roll back (or set a state). */
+enum arc_err store_order_stock_lock(arc_db *db, int64_t order_id,
+                                    enum order_state *state) ARC_NODISCARD;
+enum arc_err store_order_stock_set(arc_db *db, int64_t order_id, enum order_state to) ARC_NODISCARD;
+/* Locks product_id's row for the rest of the transaction and reads the units
+ * it can still reserve: 0 for an unknown or inactive product. */
+enum arc_err store_stock_lock(arc_db *db, int64_t product_id, int64_t *available) ARC_NODISCARD;
+/* One movement of quantity units of product_id for order_id, its version
+ * bumped and inventory.changed into the outbox; a reservation also records
+ * its reservations row (held). ARC_CONFLICT (nothing changed) when the
+ * movement's guard does not hold. */
+enum arc_err store_stock_move(struct store_writer *w, enum stock_move m, int64_t order_id,
+                              int64_t product_id, int64_t quantity) ARC_NODISCARD;
+/* The order's reservation lines in line_state (HELD, SOLD, ...), by product
+ * id, into lines[cap]; ARC_INTERNAL when there are more. */
+enum arc_err store_reservation_lines(arc_db *db, int64_t order_id, enum order_state line_state,
+                                     struct stock_line *lines, size_t cap, size_t *n) ARC_NODISCARD;
+enum arc_err store_reservation_set(arc_db *db, int64_t order_id, enum order_state from,
+                                   enum order_state to) ARC_NODISCARD;
+/* An event about order_id ("order:<id>", source catalog) into the outbox. */
+enum arc_err store_order_event(struct store_writer *w, int64_t order_id, const char *type,
+                               arc_str data) ARC_NODISCARD;
+
+/* Pure renderings (stock_render.c). */
+/* Whether a line of lines[n] has fewer units available than it asks for. */
+bool stock_lines_short(const struct stock_line *lines, size_t n);
+/* stock.reserved's data: {"order_id","items":[{"product_id","quantity"}]}. */
+void stock_reserved_render(int64_t order_id, const struct stock_line *lines, size_t n,
+                           arc_buf *out);
+/* stock.rejected's data: {"order_id","reason":"out_of_stock","lines":[{"product_id",
+ * "requested","available"}]}, the short lines only (a negative available is 0). */
+void stock_rejected_render(int64_t order_id, const struct stock_line *lines, size_t n,
+                           arc_buf *out);
+/* GET /products/{id}/inventory: {"on_hand","reserved","sold","available"}. */
+void inventory_render(const struct inventory *inv, arc_buf *out);
+
+/* `arcade-catalog consume` (saga.c): the queue catalog.orders. */
+int saga_consume_main(const struct arc_config *cfg);
+
 /* --- Product documents, read through arc_doccache (handlers.c) ----------- */
 
 /* arc_doc_load_fn of c->docs (ud: struct catalog): the ETag line and the
@@ -188,6 +265,7 @@ void handle_product_create(arc_req *r);
 void handle_product_update(arc_req *r);
 void handle_product_delete(arc_req *r);
 void handle_inventory_put(arc_req *r);
+void handle_inventory_get(arc_req *r);
 void handle_category_list(arc_req *r);
 void handle_category_get(arc_req *r);
 void handle_category_create(arc_req *r);

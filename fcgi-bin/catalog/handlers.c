@@ -451,11 +451,33 @@ handle_inventory_put(arc_req *r)
         return;
     if (below_reserved) {
         arc_json_field_error(&fields, "on_hand", "must not be below the units already reserved");
-        arc_respond_invalid(r, fields);
+        arc_respond_error(r, 409, "below_reserved",
+                          "on_hand must not be below the units already reserved", fields);
         return;
     }
     arc_doccache_invalidate(c->docs, id);
     respond_product(r, 200, id, &w);
+}
+
+/* The admin's view of a product's stock: what is on hand, held by orders
+ * (reserved), sold, and what customers may still buy (available, the
+ * document's stock). Inactive products too. */
+void
+handle_inventory_get(arc_req *r)
+{
+    struct catalog *c = r->ctx;
+    struct inventory inv;
+    if (!require_admin(r))
+        return;
+    enum arc_err e = store_inventory_get(c->db, r->params[0].i, &inv);
+    if (e != ARC_OK) {
+        arc_respond_lookup(r, e, "product not found");
+        return;
+    }
+    arc_buf_reset(&c->doc);
+    inventory_render(&inv, &c->doc);
+    arc_respond_header(r, "Cache-Control", "no-store");
+    arc_respond_raw(r, 200, NULL, c->doc.ptr, c->doc.len);
 }
 
 /* ---- categories ------------------------------------------------------------ */

@@ -14,7 +14,8 @@
 #include <arcade/server.h>
 
 /* Without arguments: a FastCGI responder. `arcade-catalog relay`: the
- * service's outbox relay (relay.h), supervised like the pools. */
+ * service's outbox relay (relay.h); `arcade-catalog consume`: the stock
+ * saga's consumer of order events (saga.c); both supervised like the pools. */
 int
 main(int argc, char **argv)
 {
@@ -29,8 +30,10 @@ main(int argc, char **argv)
         int status = EXIT_FAILURE;
         if (argc == 2 && strcmp(argv[1], "relay") == 0)
             status = arc_relay_main(&c.cfg);
+        else if (argc == 2 && strcmp(argv[1], "consume") == 0)
+            status = saga_consume_main(&c.cfg);
         else
-            fprintf(stderr, "usage: arcade-catalog [relay]\n");
+            fprintf(stderr, "usage: arcade-catalog [relay|consume]\n");
         arc_log_close();
         return status;
     }

@@ -12,6 +12,7 @@ const struct arc_route catalog_routes[] = {
     {ARC_GET, "/api/v1/products", handle_product_list, 0},
     {ARC_POST, "/api/v1/products", handle_product_create, 0},
     {ARC_PUT, "/api/v1/products/{id}/inventory", handle_inventory_put, 0},
+    {ARC_GET, "/api/v1/products/{id}/inventory", handle_inventory_get, 0},
     {ARC_GET, "/api/v1/categories", handle_category_list, 0},
     {ARC_POST, "/api/v1/categories", handle_category_create, 0},
     {ARC_GET, "/api/v1/categories/{slug:s}", handle_category_get, 0},

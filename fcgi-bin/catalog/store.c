@@ -50,8 +50,23 @@ enum {
     ST_PRODUCT_EXPORT,
     ST_OUTBOX_ADD,
     ST_OUTBOX_BACKLOG,
+    /* the stock saga (saga.c) */
+    ST_INVENTORY_GET,
+    ST_ORDER_STOCK_UPSERT,
+    ST_ORDER_STOCK_LOCK,
+    ST_ORDER_STOCK_SET,
+    ST_STOCK_LOCK,
+    ST_STOCK_MOVE, /* + enum stock_move */
+    ST_RESERVATION_INSERT = ST_STOCK_MOVE + STOCK_MOVE_COUNT,
+    ST_RESERVATION_LINES,
+    ST_RESERVATION_SET,
     ST_COUNT
 };
+
+#define BUMP ", version = version + 1, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ? "
+/* Each parameter list: the quantity as often as it appears, then the id, then
+ * the quantity again for the guard. The guards are the stock rules themselves,
+ * so a statement whose guard fails changes nothing (affected 0). */
 
 /* The order of enum product_sort; ties always go by id, ascending. */
 #define ORDERS(prefix)                                                                             \
@@ -91,6 +106,28 @@ const char *const catalog_sql[] = {
     [ST_PRODUCT_EXPORT] = EVENT_SELECT "WHERE p.id > ? ORDER BY p.id LIMIT ?",
     [ST_OUTBOX_ADD] = ARC_OUTBOX_INSERT_SQL,
     [ST_OUTBOX_BACKLOG] = ARC_OUTBOX_BACKLOG_SQL,
+    [ST_INVENTORY_GET] = "SELECT on_hand, reserved, sold FROM products WHERE id = ?",
+    [ST_ORDER_STOCK_UPSERT] = "INSERT INTO order_stock (order_id, state) VALUES (?, 'new') "
+                              "ON DUPLICATE KEY UPDATE updated_at = updated_at",
+    [ST_ORDER_STOCK_LOCK] = "SELECT state + 0 - 1 FROM order_stock WHERE order_id = ? FOR UPDATE",
+    [ST_ORDER_STOCK_SET] = "UPDATE order_stock SET state = ?, updated_at = CURRENT_TIMESTAMP(3) "
+                           "WHERE order_id = ?",
+    [ST_STOCK_LOCK] = "SELECT active, on_hand - reserved FROM products WHERE id = ? FOR UPDATE",
+    [ST_STOCK_MOVE + STOCK_RESERVE] = "UPDATE products SET reserved = reserved + ?" BUMP
+                                      "AND active = 1 AND on_hand - reserved >= ?",
+    [ST_STOCK_MOVE + STOCK_COMMIT] =
+        "UPDATE products SET reserved = reserved - ?, "
+        "on_hand = on_hand - ?, sold = sold + ?" BUMP "AND reserved >= ?",
+    [ST_STOCK_MOVE + STOCK_RELEASE] =
+        "UPDATE products SET reserved = reserved - ?" BUMP "AND reserved >= ?",
+    [ST_STOCK_MOVE + STOCK_RETURN] = "UPDATE products SET on_hand = on_hand + ?, "
+                                     "sold = sold - ?" BUMP "AND sold >= ?",
+    [ST_RESERVATION_INSERT] = "INSERT INTO reservations (order_id, product_id, quantity, state) "
+                              "VALUES (?, ?, ?, 'held')",
+    [ST_RESERVATION_LINES] = "SELECT product_id, quantity FROM reservations "
+                             "WHERE order_id = ? AND state = ? ORDER BY product_id",
+    [ST_RESERVATION_SET] = "UPDATE reservations SET state = ?, updated_at = CURRENT_TIMESTAMP(3) "
+                           "WHERE order_id = ? AND state = ?",
 };
 const size_t catalog_nsql = ARC_ARRAY_LEN(catalog_sql);
 _Static_assert(ARC_ARRAY_LEN(catalog_sql) == ST_COUNT, "one SQL text per statement");
@@ -547,4 +584,167 @@ store_category_create(arc_db *db, arc_str slug, arc_str name, const struct categ
 {
     struct category_create_tx a = {slug, name, parent, id};
     return arc_db_tx(db, "category create", category_create_tx, &a);
+}
+
+/* ---- the stock saga (saga.c): statements of one consumer transaction -------- */
+
+/* Every column of one row of integers into (int64_t *)ud. */
+static int
+row_ints(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    int64_t *v = ud;
+    for (size_t i = 0; i < ncols; i++)
+        v[i] = c[i].i;
+    return 0;
+}
+
+/* The order of the ENUM in sql/catalog/0004_create_order_stock.sql. */
+static const char *const order_state_names[ORDER_STATE_COUNT] = {
+    [ORDER_NONE] = "new",
+    [ORDER_HELD] = "held",
+    [ORDER_REJECTED] = "rejected",
+    [ORDER_SOLD] = "sold",
+    [ORDER_RELEASED] = "released",
+    [ORDER_RETURNED] = "returned",
+    [ORDER_CANCELLED] = "cancelled",
+};
+
+const char *
+order_state_name(enum order_state s)
+{
+    return (unsigned)s < ORDER_STATE_COUNT ? order_state_names[s] : "?";
+}
+
+enum arc_err
+store_inventory_get(arc_db *db, int64_t id, struct inventory *out)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(id)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
+    int64_t v[3] = {0, 0, 0};
+    enum arc_err e = arc_db_query_row(db, ST_INVENTORY_GET, p, 1, cols, 3, row_ints, v);
+    out->on_hand = v[0];
+    out->reserved = v[1];
+    out->sold = v[2];
+    return e;
+}
+
+enum arc_err
+store_order_stock_lock(arc_db *db, int64_t order_id, enum order_state *state)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(order_id)};
+    struct arc_db_col col = {.type = ARC_DB_INT};
+    int64_t v = -1;
+    *state = ORDER_NONE;
+    enum arc_err e = arc_db_exec(db, ST_ORDER_STOCK_UPSERT, p, 1, NULL, NULL);
+    if (e == ARC_OK)
+        e = arc_db_query_row(db, ST_ORDER_STOCK_LOCK, p, 1, &col, 1, arc_db_row_int, &v);
+    if (e == ARC_NOT_FOUND || (e == ARC_OK && (v < 0 || v >= ORDER_STATE_COUNT)))
+        return ARC_INTERNAL;
+    if (e == ARC_OK)
+        *state = (enum order_state)v;
+    return e;
+}
+
+enum arc_err
+store_order_stock_set(arc_db *db, int64_t order_id, enum order_state to)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STR(order_state_name(to)), ARC_DB_P_INT(order_id)};
+    return arc_db_exec(db, ST_ORDER_STOCK_SET, p, 2, NULL, NULL);
+}
+
+enum arc_err
+store_stock_lock(arc_db *db, int64_t product_id, int64_t *available)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(product_id)};
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
+    int64_t v[2] = {0, 0};
+    enum arc_err e = arc_db_query_row(db, ST_STOCK_LOCK, p, 1, cols, 2, row_ints, v);
+    *available = 0;
+    if (e == ARC_NOT_FOUND)
+        return ARC_OK; /* an unknown product has nothing available */
+    if (e == ARC_OK && v[0] != 0)
+        *available = v[1];
+    return e;
+}
+
+enum arc_err
+store_stock_move(struct store_writer *w, enum stock_move m, int64_t order_id, int64_t product_id,
+                 int64_t quantity)
+{
+    struct arc_db_param p[5];
+    size_t np = 0;
+    size_t uses = m == STOCK_COMMIT ? 3 : m == STOCK_RETURN ? 2 : 1;
+    for (size_t i = 0; i < uses; i++)
+        p[np++] = ARC_DB_P_INT(quantity);
+    p[np++] = ARC_DB_P_INT(product_id);
+    p[np++] = ARC_DB_P_INT(quantity);
+    uint64_t affected = 0;
+    enum arc_err e = arc_db_exec(w->db, ST_STOCK_MOVE + (unsigned)m, p, np, &affected, NULL);
+    if (e != ARC_OK)
+        return e;
+    if (affected != 1)
+        return ARC_CONFLICT; /* the guard did not hold: the caller's rule was broken */
+    if (m == STOCK_RESERVE) {
+        struct arc_db_param r[] = {ARC_DB_P_INT(order_id), ARC_DB_P_INT(product_id),
+                                   ARC_DB_P_INT(quantity)};
+        e = arc_db_exec(w->db, ST_RESERVATION_INSERT, r, 3, NULL, NULL);
+    }
+    if (e == ARC_OK)
+        e = emit(w, product_id, "inventory.changed");
+    return e;
+}
+
+struct lines_cb {
+    struct stock_line *lines;
+    size_t n, cap;
+};
+
+static int
+on_line_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    struct lines_cb *cb = ud;
+    (void)ncols;
+    if (cb->n == cb->cap)
+        return 1; /* more lines than an order may have: the caller refuses it */
+    cb->lines[cb->n++] = (struct stock_line){.product_id = c[0].i, .quantity = c[1].i};
+    return 0;
+}
+
+enum arc_err
+store_reservation_lines(arc_db *db, int64_t order_id, enum order_state line_state,
+                        struct stock_line *lines, size_t cap, size_t *n)
+{
+    struct arc_db_param p[] = {ARC_DB_P_INT(order_id), ARC_DB_P_STR(order_state_name(line_state))};
+    struct arc_db_col cols[] = {{.type = ARC_DB_INT}, {.type = ARC_DB_INT}};
+    struct lines_cb cb = {lines, 0, cap};
+    uint64_t rows = 0;
+    enum arc_err e = arc_db_query(db, ST_RESERVATION_LINES, p, 2, cols, 2, on_line_row, &cb, &rows);
+    *n = cb.n;
+    if (e == ARC_OK && rows > cap)
+        e = ARC_INTERNAL;
+    return e;
+}
+
+enum arc_err
+store_reservation_set(arc_db *db, int64_t order_id, enum order_state from, enum order_state to)
+{
+    struct arc_db_param p[] = {ARC_DB_P_STR(order_state_name(to)), ARC_DB_P_INT(order_id),
+                               ARC_DB_P_STR(order_state_name(from))};
+    return arc_db_exec(db, ST_RESERVATION_SET, p, 3, NULL, NULL);
+}
+
+enum arc_err
+store_order_event(struct store_writer *w, int64_t order_id, const char *type, arc_str data)
+{
+    char key[32];
+    snprintf(key, sizeof key, "order:%lld", (long long)order_id);
+    const struct arc_event ev = {
+        .type = type,
+        .source = "catalog",
+        .key = key,
+        .version = 1,
+        .data = data,
+        .trace = w->trace,
+    };
+    return arc_outbox_add(w->db, ST_OUTBOX_ADD, &ev, w->envelope);
 }

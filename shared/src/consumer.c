@@ -113,6 +113,8 @@ handle_delivery(struct consumer *c, const struct arc_amqp_delivery *d)
          * leaves a line for the effect and, on redelivery, one "duplicate". */
         arc_log_info("event %s %s %s v%lld %s", ev.id, ev.type, ev.key, (long long)ev.version,
                      duplicate ? "duplicate" : "applied");
+        if (c->spec->committed != NULL)
+            c->spec->committed(c->spec->ud);
         if (duplicate)
             c->duplicates++;
         else

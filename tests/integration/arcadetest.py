@@ -19,6 +19,7 @@ import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -444,6 +445,166 @@ def create_product(base=None, **fields):
     return create_product_response(base=base, **fields).json
 
 
+# --- RabbitMQ: AMQP 0-9-1 over a raw socket (the frames these tests need are few) ------
+
+PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
+FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_END = 1, 2, 3, 0xCE
+CONNECTION = 10
+START, START_OK, TUNE, CLOSE = 10, 11, 30, 50
+CHANNEL, QUEUE, BASIC = 20, 50, 60
+
+
+def amqp_port():
+    return int(env_value("ARCADE_AMQP_PORT", reload=True))
+
+
+def read_exactly(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed after %d of %d bytes" % (len(data), n))
+        data += chunk
+    return data
+
+
+def read_frame(sock):
+    """(type, channel, payload) of the next frame; checks the frame-end octet."""
+    ftype, channel, size = struct.unpack("!BHI", read_exactly(sock, 7))
+    payload = read_exactly(sock, size)
+    end = read_exactly(sock, 1)[0]
+    if end != FRAME_END:
+        raise AssertionError("frame end 0x%02x, not 0xCE" % end)
+    return ftype, channel, payload
+
+
+def method_of(payload):
+    return struct.unpack("!HH", payload[:4])
+
+
+def shortstr(b):
+    return struct.pack("!B", len(b)) + b
+
+
+def longstr(b):
+    return struct.pack("!I", len(b)) + b
+
+
+def open_amqp(port, timeout=5):
+    """A connection that has sent the protocol header and read Connection.Start."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(PROTOCOL_HEADER)
+    return s, read_frame(s)
+
+
+class Amqp:
+    """A minimal AMQP 0-9-1 client: one connection, channel 1, no confirms."""
+
+    def __init__(self):
+        env = fleet_env(reload=True)
+        self.sock, (ftype, _, payload) = open_amqp(amqp_port())
+        assert ftype == FRAME_METHOD and method_of(payload) == (CONNECTION, START)
+        user, password = env["ARCADE_AMQP_USER"], env["ARCADE_AMQP_PASSWORD"]
+        self.method(0, CONNECTION, 11, struct.pack("!I", 0) + shortstr(b"PLAIN")
+                    + longstr(b"\0" + user.encode() + b"\0" + password.encode())
+                    + shortstr(b"en_US"))
+        ftype, _, payload = read_frame(self.sock)
+        assert method_of(payload) == (CONNECTION, TUNE), payload
+        channel_max, frame_max, _ = struct.unpack("!HIH", payload[4:12])
+        self.method(0, CONNECTION, 31, struct.pack("!HIH", channel_max, frame_max, 0))
+        self.call(0, CONNECTION, 40, shortstr(b"/") + shortstr(b"") + b"\0", (CONNECTION, 41))
+        self.call(1, CHANNEL, 10, shortstr(b""), (CHANNEL, 11))
+
+    def method(self, channel, cls, meth, args):
+        payload = struct.pack("!HH", cls, meth) + args
+        self.frame(FRAME_METHOD, channel, payload)
+
+    def frame(self, ftype, channel, payload):
+        self.sock.sendall(struct.pack("!BHI", ftype, channel, len(payload)) + payload
+                          + bytes([FRAME_END]))
+
+    def call(self, channel, cls, meth, args, reply):
+        self.method(channel, cls, meth, args)
+        while True:
+            ftype, _, payload = read_frame(self.sock)
+            if ftype != FRAME_METHOD:
+                continue
+            if method_of(payload) == reply:
+                return payload[4:]
+            raise AssertionError("AMQP: expected %r, got %r %r" % (reply, method_of(payload),
+                                                                   payload[4:80]))
+
+    def declare(self, queue, passive=False):
+        """Messages ready in queue (declared plain and durable unless passive)."""
+        bits = 1 if passive else 2
+        ok = self.call(1, QUEUE, 10, struct.pack("!H", 0) + shortstr(queue.encode())
+                       + bytes([bits]) + struct.pack("!I", 0), (QUEUE, 11))
+        n = ok[0]
+        return struct.unpack("!I", ok[1 + n:5 + n])[0]
+
+    def purge(self, queue):
+        """Drops every message ready in queue."""
+        self.call(1, QUEUE, 30, struct.pack("!H", 0) + shortstr(queue.encode()) + b"\0",
+                  (QUEUE, 31))
+
+    def delete(self, queue):
+        self.call(1, QUEUE, 40, struct.pack("!H", 0) + shortstr(queue.encode()) + b"\0",
+                  (QUEUE, 41))
+
+    def publish(self, queue, body, message_id, type_):
+        """To queue through the default exchange, persistent, with id and type."""
+        self.method(1, BASIC, 40, struct.pack("!H", 0) + shortstr(b"") + shortstr(queue.encode())
+                    + b"\0")
+        flags = (1 << 12) | (1 << 7) | (1 << 5)  # delivery-mode, message-id, type
+        props = bytes([2]) + shortstr(message_id.encode()) + shortstr(type_.encode())
+        self.frame(FRAME_HEADER, 1, struct.pack("!HHQH", BASIC, 0, len(body), flags) + props)
+        self.frame(FRAME_BODY, 1, body)
+
+    def close(self):
+        try:
+            self.call(0, CONNECTION, 50, struct.pack("!H", 200) + shortstr(b"bye")
+                      + struct.pack("!HH", 0, 0), (CONNECTION, 51))
+        finally:
+            self.sock.close()
+
+    def publish_to(self, exchange, routing_key, body, message_id, type_):
+        self.method(1, BASIC, 40, struct.pack("!H", 0) + shortstr(exchange.encode())
+                    + shortstr(routing_key.encode()) + b"\0")
+        flags = (1 << 12) | (1 << 7) | (1 << 5)  # delivery-mode, message-id, type
+        props = bytes([2]) + shortstr(message_id.encode()) + shortstr(type_.encode())
+        self.frame(FRAME_HEADER, 1, struct.pack("!HHQH", BASIC, 0, len(body), flags) + props)
+        self.frame(FRAME_BODY, 1, body)
+
+    def bind(self, queue, exchange, key):
+        self.call(1, QUEUE, 20, struct.pack("!H", 0) + shortstr(queue.encode())
+                  + shortstr(exchange.encode()) + shortstr(key.encode()) + b"\0"
+                  + struct.pack("!I", 0), (QUEUE, 21))
+
+    def get(self, queue):
+        """One message's body from queue (acknowledged on delivery), or None."""
+        self.method(1, BASIC, 70, struct.pack("!H", 0) + shortstr(queue.encode()) + b"\1")
+        while True:
+            ftype, _, payload = read_frame(self.sock)
+            if ftype != 1:
+                continue
+            meth = struct.unpack("!HH", payload[:4])
+            if meth == (BASIC, 72):
+                return None
+            if meth == (BASIC, 71):
+                break
+            raise AssertionError("AMQP: basic.get answered %r" % (meth,))
+        ftype, _, payload = read_frame(self.sock)
+        assert ftype == FRAME_HEADER, ftype
+        size = struct.unpack("!Q", payload[4:12])[0]
+        body = b""
+        while len(body) < size:
+            ftype, _, payload = read_frame(self.sock)
+            assert ftype == FRAME_BODY, ftype
+            body += payload
+        return body
+
+
+
 # --- Test case base ---------------------------------------------------------------------
 
 _fleet_checked = None
@@ -841,11 +1002,17 @@ def users_limit(name, default):
 def users_db(sql):
     """Runs sql in the users schema as the service's own user (the mariadb
     client, over the fleet's socket); returns the rows as lists of strings."""
+    return service_db("users", sql)
+
+
+def service_db(service, sql):
+    """Runs sql in arcade_<service> as the service's own user; rows as lists of strings."""
     env = fleet_env()
     cp = subprocess.run(["mariadb", "--no-defaults", "--socket=" + env["ARCADE_DB_SOCKET"],
-                         "-u", "arcade_users", "--batch", "--skip-column-names",
-                         "arcade_users", "-e", sql],
-                        env=dict(os.environ, MYSQL_PWD=env.get("ARCADE_DB_PASSWORD_USERS", "")),
+                         "-u", "arcade_" + service, "--batch", "--skip-column-names",
+                         "arcade_" + service, "-e", sql],
+                        env=dict(os.environ, MYSQL_PWD=env.get(
+                            "ARCADE_DB_PASSWORD_" + service.upper(), "")),
                         capture_output=True, text=True, timeout=30)
     if cp.returncode != 0:
         raise AssertionError("mariadb: %s" % cp.stderr.strip())

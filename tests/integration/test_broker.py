@@ -13,56 +13,9 @@ import struct
 import unittest
 import urllib.parse
 
-from arcadetest import HEALTH, ArcadeTestCase, arcade, env_value, fleet_env, get, wait_until
-
-PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
-FRAME_METHOD, FRAME_END = 1, 0xCE
-CONNECTION = 10
-START, START_OK, TUNE, CLOSE = 10, 11, 30, 50
-
-
-def amqp_port():
-    return int(env_value("ARCADE_AMQP_PORT", reload=True))
-
-
-def read_exactly(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("closed after %d of %d bytes" % (len(data), n))
-        data += chunk
-    return data
-
-
-def read_frame(sock):
-    """(type, channel, payload) of the next frame; checks the frame-end octet."""
-    ftype, channel, size = struct.unpack("!BHI", read_exactly(sock, 7))
-    payload = read_exactly(sock, size)
-    end = read_exactly(sock, 1)[0]
-    if end != FRAME_END:
-        raise AssertionError("frame end 0x%02x, not 0xCE" % end)
-    return ftype, channel, payload
-
-
-def method_of(payload):
-    return struct.unpack("!HH", payload[:4])
-
-
-def shortstr(b):
-    return struct.pack("!B", len(b)) + b
-
-
-def longstr(b):
-    return struct.pack("!I", len(b)) + b
-
-
-def open_amqp(port, timeout=5):
-    """A connection that has sent the protocol header and read Connection.Start."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.sendall(PROTOCOL_HEADER)
-    return s, read_frame(s)
-
+from arcadetest import (CLOSE, CONNECTION, FRAME_END, FRAME_METHOD, HEALTH, START, START_OK, TUNE,
+                        ArcadeTestCase, amqp_port, arcade, env_value, fleet_env, get, longstr,
+                        method_of, open_amqp, read_frame, shortstr, wait_until)
 
 def login(user, password, port=None):
     """'tune' when the broker accepts PLAIN user/password (it goes on with

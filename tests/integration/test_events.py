@@ -24,10 +24,9 @@ import time
 import unittest
 import urllib.parse
 
-from arcadetest import (API, HOME, RUN_ID, ArcadeTestCase, admin_headers, arcade, delete,
+from arcadetest import (API, HOME, RUN_ID, Amqp, ArcadeTestCase, admin_headers, arcade, delete,
                         get, new_traceparent, parse_traceparent, patch, post, put, unique_sku,
                         wait_until)
-from test_fleet_events import Amqp
 
 _serial = [0]
 HANDLED = re.compile(r'"msg":"event ([0-9a-f]{32}) (\S+) product:(\d+) v(\d+) (applied|duplicate)"')

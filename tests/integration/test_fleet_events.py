@@ -11,16 +11,10 @@ it needs are a few bytes), into scratch queues of this test that it deletes afte
 
 import os
 import re
-import struct
 import unittest
 
-from arcadetest import (API, REPO, RUN_ID, ArcadeTestCase, admin_headers, arcade, env_value,
-                        fleet_env, patch, product_body, post, wait_until)
-from test_broker import (CONNECTION, FRAME_END, FRAME_METHOD, START, TUNE, amqp_port, longstr,
-                         method_of, open_amqp, read_frame, shortstr)
-
-FRAME_HEADER, FRAME_BODY = 2, 3
-CHANNEL, QUEUE, BASIC = 20, 50, 60
+from arcadetest import (API, REPO, RUN_ID, Amqp, ArcadeTestCase, admin_headers, arcade,
+                        env_value, fleet_env, patch, product_body, post, wait_until)
 
 
 def manifest_daemons():
@@ -82,77 +76,6 @@ def outbox_waiting(service):
     if not m:
         raise AssertionError("no outbox line for %s in:\n%s" % (service, st.stdout))
     return int(m.group(1))
-
-
-class Amqp:
-    """A minimal AMQP 0-9-1 client: one connection, channel 1, no confirms."""
-
-    def __init__(self):
-        env = fleet_env(reload=True)
-        self.sock, (ftype, _, payload) = open_amqp(amqp_port())
-        assert ftype == FRAME_METHOD and method_of(payload) == (CONNECTION, START)
-        user, password = env["ARCADE_AMQP_USER"], env["ARCADE_AMQP_PASSWORD"]
-        self.method(0, CONNECTION, 11, struct.pack("!I", 0) + shortstr(b"PLAIN")
-                    + longstr(b"\0" + user.encode() + b"\0" + password.encode())
-                    + shortstr(b"en_US"))
-        ftype, _, payload = read_frame(self.sock)
-        assert method_of(payload) == (CONNECTION, TUNE), payload
-        channel_max, frame_max, _ = struct.unpack("!HIH", payload[4:12])
-        self.method(0, CONNECTION, 31, struct.pack("!HIH", channel_max, frame_max, 0))
-        self.call(0, CONNECTION, 40, shortstr(b"/") + shortstr(b"") + b"\0", (CONNECTION, 41))
-        self.call(1, CHANNEL, 10, shortstr(b""), (CHANNEL, 11))
-
-    def method(self, channel, cls, meth, args):
-        payload = struct.pack("!HH", cls, meth) + args
-        self.frame(FRAME_METHOD, channel, payload)
-
-    def frame(self, ftype, channel, payload):
-        self.sock.sendall(struct.pack("!BHI", ftype, channel, len(payload)) + payload
-                          + bytes([FRAME_END]))
-
-    def call(self, channel, cls, meth, args, reply):
-        self.method(channel, cls, meth, args)
-        while True:
-            ftype, _, payload = read_frame(self.sock)
-            if ftype != FRAME_METHOD:
-                continue
-            if method_of(payload) == reply:
-                return payload[4:]
-            raise AssertionError("AMQP: expected %r, got %r %r" % (reply, method_of(payload),
-                                                                   payload[4:80]))
-
-    def declare(self, queue, passive=False):
-        """Messages ready in queue (declared plain and durable unless passive)."""
-        bits = 1 if passive else 2
-        ok = self.call(1, QUEUE, 10, struct.pack("!H", 0) + shortstr(queue.encode())
-                       + bytes([bits]) + struct.pack("!I", 0), (QUEUE, 11))
-        n = ok[0]
-        return struct.unpack("!I", ok[1 + n:5 + n])[0]
-
-    def purge(self, queue):
-        """Drops every message ready in queue."""
-        self.call(1, QUEUE, 30, struct.pack("!H", 0) + shortstr(queue.encode()) + b"\0",
-                  (QUEUE, 31))
-
-    def delete(self, queue):
-        self.call(1, QUEUE, 40, struct.pack("!H", 0) + shortstr(queue.encode()) + b"\0",
-                  (QUEUE, 41))
-
-    def publish(self, queue, body, message_id, type_):
-        """To queue through the default exchange, persistent, with id and type."""
-        self.method(1, BASIC, 40, struct.pack("!H", 0) + shortstr(b"") + shortstr(queue.encode())
-                    + b"\0")
-        flags = (1 << 12) | (1 << 7) | (1 << 5)  # delivery-mode, message-id, type
-        props = bytes([2]) + shortstr(message_id.encode()) + shortstr(type_.encode())
-        self.frame(FRAME_HEADER, 1, struct.pack("!HHQH", BASIC, 0, len(body), flags) + props)
-        self.frame(FRAME_BODY, 1, body)
-
-    def close(self):
-        try:
-            self.call(0, CONNECTION, 50, struct.pack("!H", 200) + shortstr(b"bye")
-                      + struct.pack("!HH", 0, 0), (CONNECTION, 51))
-        finally:
-            self.sock.close()
 
 
 def envelope(i, key):

@@ -76,7 +76,8 @@ class GetProductTests(ArcadeTestCase):
         self.assertIsNone(p["category"])
 
     def test_stock_is_on_hand_minus_reserved(self):
-        # Nothing can be reserved yet (no orders), so stock equals on_hand.
+        # Without orders nothing is reserved, so stock equals on_hand (with orders:
+        # test_stock_saga.py checks stock = on_hand - reserved).
         p = create_product(on_hand=42)
         self.assertEqual(p["stock"], 42)
         self.assertEqual(get(product_path(p["id"])).json["stock"], 42)
@@ -865,8 +866,8 @@ class RoutingTests(ArcadeTestCase):
             ("DELETE", PRODUCTS, products), ("PUT", PRODUCTS, products),
             ("PATCH", PRODUCTS, products), ("OPTIONS", PRODUCTS, products),
             ("PUT", product_path(1), product), ("POST", product_path(1), product),
-            ("GET", product_path(1) + "/inventory", {"PUT"}),
-            ("POST", product_path(1) + "/inventory", {"PUT"}),
+            ("DELETE", product_path(1) + "/inventory", {"GET", "HEAD", "PUT"}),
+            ("POST", product_path(1) + "/inventory", {"GET", "HEAD", "PUT"}),
             ("DELETE", API + "/categories", {"GET", "HEAD", "POST"}),
             ("PUT", API + "/categories/some-slug", {"GET", "HEAD"}),
             ("POST", API + "/categories/some-slug", {"GET", "HEAD"}),

@@ -35,6 +35,10 @@ struct arc_consumer_spec {
     size_t nsql;
     arc_consumer_fn handle;
     void *ud;
+    /* NULL, or called once the delivery's transaction committed (a duplicate
+     * included), before the ack: what must follow the commit and is outside
+     * the database (a cache invalidation) goes here, not in handle. */
+    void (*committed)(void *ud);
 };
 
 /* Runs the consumer until SIGTERM/SIGINT/SIGQUIT/SIGHUP (the event in hand is
