@@ -208,57 +208,61 @@ internal_lookup_bad_ids_are_400(void **state)
     strcat(target, ",51");
     assert_int_equal(internal_get(target, &r, true)->status, 400);
     arc_test_response_cleanup(&r);
-    /* The admin's stock counts, and a PUT below the reserved units (reserved set
-     * here directly: the stock saga is the consumer's, tests/integration). */
-    static void inventory_get_and_put_below_reserved(void **state)
-    {
-        (void)state;
-        ARC_TEST_NEED_SERVICE();
-        struct arc_test_response *r =
-            arc_test_call("POST", "/api/v1/products", ADMIN,
-                          "{\"sku\":\"HT-INV-1\",\"name\":\"Mug\",\"price\":1,"
-                          "\"currency\":\"EUR\",\"on_hand\":10}");
-        assert_int_equal(r->status, 201);
-        long long id = arc_test_json_int(r, "id");
-        char path[80], sql[160];
-        snprintf(path, sizeof path, "/api/v1/products/%lld/inventory", id);
-        snprintf(sql, sizeof sql, "UPDATE products SET reserved = 4, sold = 2 WHERE id = %lld", id);
-        arc_test_db_exec(sql);
+}
 
-        r = arc_test_call("GET", path, NULL, NULL);
-        assert_int_equal(r->status, 401);
-        r = arc_test_call("GET", path, ADMIN, NULL);
-        assert_int_equal(r->status, 200);
-        assert_string_equal(arc_test_header(r, "Cache-Control"), "no-store");
-        assert_int_equal(arc_test_json_int(r, "on_hand"), 10);
-        assert_int_equal(arc_test_json_int(r, "reserved"), 4);
-        assert_int_equal(arc_test_json_int(r, "sold"), 2);
-        assert_int_equal(arc_test_json_int(r, "available"), 6);
+/* The admin's stock counts, and a PUT below the reserved units (reserved set
+ * here directly: the stock saga is the consumer's, tests/integration). */
+static void
+inventory_get_and_put_below_reserved(void **state)
+{
+    (void)state;
+    ARC_TEST_NEED_SERVICE();
+    struct arc_test_response *r =
+        arc_test_call("POST", "/api/v1/products", ADMIN,
+                      "{\"sku\":\"HT-INV-1\",\"name\":\"Mug\",\"price\":1,"
+                      "\"currency\":\"EUR\",\"on_hand\":10}");
+    assert_int_equal(r->status, 201);
+    long long id = arc_test_json_int(r, "id");
+    char path[80], sql[160];
+    snprintf(path, sizeof path, "/api/v1/products/%lld/inventory", id);
+    snprintf(sql, sizeof sql, "UPDATE products SET reserved = 4, sold = 2 WHERE id = %lld", id);
+    arc_test_db_exec(sql);
 
-        r = arc_test_call("PUT", path, ADMIN, "{\"on_hand\":3}");
-        assert_int_equal(r->status, 409);
-        assert_string_equal(arc_test_json_str(r, "error.code"), "below_reserved");
-        assert_true(arc_test_json_has(r, "error.fields.on_hand"));
-        r = arc_test_call("PUT", path, ADMIN, "{\"on_hand\":4}");
-        assert_int_equal(r->status, 200);
-        assert_int_equal(arc_test_json_int(r, "stock"), 0);
+    r = arc_test_call("GET", path, NULL, NULL);
+    assert_int_equal(r->status, 401);
+    r = arc_test_call("GET", path, ADMIN, NULL);
+    assert_int_equal(r->status, 200);
+    assert_string_equal(arc_test_header(r, "Cache-Control"), "no-store");
+    assert_int_equal(arc_test_json_int(r, "on_hand"), 10);
+    assert_int_equal(arc_test_json_int(r, "reserved"), 4);
+    assert_int_equal(arc_test_json_int(r, "sold"), 2);
+    assert_int_equal(arc_test_json_int(r, "available"), 6);
 
-        r = arc_test_call("GET", "/api/v1/products/999999/inventory", ADMIN, NULL);
-        assert_int_equal(r->status, 404);
-    }
+    r = arc_test_call("PUT", path, ADMIN, "{\"on_hand\":3}");
+    assert_int_equal(r->status, 409);
+    assert_string_equal(arc_test_json_str(r, "error.code"), "below_reserved");
+    assert_true(arc_test_json_has(r, "error.fields.on_hand"));
+    r = arc_test_call("PUT", path, ADMIN, "{\"on_hand\":4}");
+    assert_int_equal(r->status, 200);
+    assert_int_equal(arc_test_json_int(r, "stock"), 0);
 
-    int main(int argc, char **argv)
-    {
-        (void)argc;
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(create_then_get_a_product),
-            cmocka_unit_test(unknown_product_and_path_are_404),
-            cmocka_unit_test(invalid_product_is_422_with_fields),
-            cmocka_unit_test(writes_need_the_operator_key),
-            cmocka_unit_test(oversized_body_is_413),
-            cmocka_unit_test(internal_lookup_prices_and_availability),
-            cmocka_unit_test(internal_lookup_bad_ids_are_400),
-            cmocka_unit_test(inventory_get_and_put_below_reserved),
-        };
-        return ARC_TEST_SERVICE_MAIN(argv[0], "catalog", NULL, tests);
-    }
+    r = arc_test_call("GET", "/api/v1/products/999999/inventory", ADMIN, NULL);
+    assert_int_equal(r->status, 404);
+}
+
+int
+main(int argc, char **argv)
+{
+    (void)argc;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(create_then_get_a_product),
+        cmocka_unit_test(unknown_product_and_path_are_404),
+        cmocka_unit_test(invalid_product_is_422_with_fields),
+        cmocka_unit_test(writes_need_the_operator_key),
+        cmocka_unit_test(oversized_body_is_413),
+        cmocka_unit_test(internal_lookup_prices_and_availability),
+        cmocka_unit_test(internal_lookup_bad_ids_are_400),
+        cmocka_unit_test(inventory_get_and_put_below_reserved),
+    };
+    return ARC_TEST_SERVICE_MAIN(argv[0], "catalog", NULL, tests);
+}
