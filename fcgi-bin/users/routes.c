@@ -19,6 +19,8 @@ const struct arc_route users_routes[] = {
     {ARC_POST, "/api/v1/sessions", handle_session_create, 0},
     {ARC_DELETE, "/api/v1/sessions/current", handle_session_delete, 0},
     {ARC_GET, "/internal/v1/sessions/current", handle_internal_session, ARC_ROUTE_INTERNAL},
+    {ARC_GET, "/internal/v1/users/{user_id}/addresses/{id}", handle_internal_address,
+     ARC_ROUTE_INTERNAL},
     {ARC_GET, "/health/users", handle_health, 0},
 };
 const size_t users_nroutes = ARC_ARRAY_LEN(users_routes);

@@ -219,6 +219,7 @@ void handle_address_get(arc_req *r);
 void handle_address_create(arc_req *r);
 void handle_address_delete(arc_req *r);
 void handle_internal_session(arc_req *r);
+void handle_internal_address(arc_req *r);
 void handle_health(arc_req *r);
 
 extern const struct arc_route users_routes[];

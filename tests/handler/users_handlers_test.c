@@ -1,8 +1,8 @@
 /*
  * users_handlers_test.c - accounts and sessions against arcade-users alone:
  * register, log in, the session's own account, a wrong password, a duplicate
- * email, and the internal session look-up that only the internal listener
- * reaches (tests/support/arc_test_fcgi.h, docs/testing.md).
+ * email, and the internal session and address look-ups that only the
+ * internal listener reaches (tests/support/arc_test_fcgi.h, docs/testing.md).
  */
 #include "arc_test_fcgi.h"
 
@@ -117,6 +117,47 @@ internal_session_lookup_only_on_the_internal_listener(void **state)
     arc_test_response_cleanup(&r);
 }
 
+/* The orders service's checkout reads a user's address on the internal
+ * listener: the user's own address by id, 404 for another user's or an unknown
+ * one, and nothing on the public port. */
+static void
+internal_address_lookup(void **state)
+{
+    (void)state;
+    ARC_TEST_NEED_SERVICE();
+    char bearer[128];
+    long long dan = register_and_login("dan@example.com", bearer, sizeof bearer);
+    long long eve = register_and_login("eve@example.com", (char[128]){0}, 128);
+    struct arc_test_response *c =
+        arc_test_call("POST", "/api/v1/users/me/addresses", ARC_TEST_HEADERS(bearer),
+                      "{\"name\":\"Dan\",\"line1\":\"1 Main St\",\"city\":\"Berlin\","
+                      "\"postal_code\":\"10115\",\"country\":\"DE\"}");
+    assert_int_equal(c->status, 201);
+    long long aid = arc_test_json_int(c, "id");
+
+    char target[96];
+    struct arc_test_request rq = {.method = "GET", .target = target};
+    struct arc_test_response r;
+    arc_test_response_init(&r);
+    snprintf(target, sizeof target, "/internal/v1/users/%lld/addresses/%lld", dan, aid);
+    assert_int_equal(arc_test_fcgi_request(arc_test_service(), &rq, &r), 0);
+    assert_int_equal(r.status, 404); /* not on the public port */
+    rq.params = ARC_TEST_HEADERS("ARCADE_INTERNAL=1");
+    assert_int_equal(arc_test_fcgi_request(arc_test_service(), &rq, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(arc_test_json_int(&r, "id"), aid);
+    assert_string_equal(arc_test_json_str(&r, "line1"), "1 Main St");
+    assert_string_equal(arc_test_json_str(&r, "country"), "DE");
+    snprintf(target, sizeof target, "/internal/v1/users/%lld/addresses/%lld", eve, aid);
+    assert_int_equal(arc_test_fcgi_request(arc_test_service(), &rq, &r), 0);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(arc_test_json_str(&r, "error.code"), "not_found");
+    snprintf(target, sizeof target, "/internal/v1/users/%lld/addresses/%lld", dan, aid + 1000);
+    assert_int_equal(arc_test_fcgi_request(arc_test_service(), &rq, &r), 0);
+    assert_int_equal(r.status, 404);
+    arc_test_response_cleanup(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -126,6 +167,10 @@ main(int argc, char **argv)
         cmocka_unit_test(wrong_password_and_duplicate_email),
         cmocka_unit_test(invalid_account_is_422),
         cmocka_unit_test(internal_session_lookup_only_on_the_internal_listener),
+        cmocka_unit_test(internal_address_lookup),
     };
-    return ARC_TEST_SERVICE_MAIN(argv[0], "users", NULL, tests);
+    /* Every account here registers from the one test address: lift the
+     * per-address registration limit (5 a minute) that test_users.py tests. */
+    static const char *const env[] = {"ARCADE_SIGNUP_RATE=1000", NULL};
+    return ARC_TEST_SERVICE_MAIN(argv[0], "users", env, tests);
 }
