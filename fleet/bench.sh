@@ -26,8 +26,8 @@ cmd_bench() {
     chmod 644 "$WEB/bench/static/product.json"
     [[ $(http_code "$base/bench/static/product.json") == 200 ]] || die "static file not served"
     [[ $(http_code "$base/bench/floor") == 200 ]] || die "floor pool not answering"
-    # What bench.py reads the database with: root's client file (MariaDB's
-    # Questions counter) and the catalog's (growing the catalog for search).
+    # What bench.py reads the database with: root's client file (the users
+    # service's statement counters) and the catalog's (growing the catalog for search).
     root_cnf >/dev/null
     svc_cnf catalog >/dev/null
     is_service search && search=(--search)

@@ -255,6 +255,31 @@ def bench_auth(base, home, log_path):
     # hashes at once (its default: 2), for a few seconds.
     bench_logins(base + "/api/v1/sessions", email, pw, int(knob("ARCADE_PWHASH_CONCURRENCY", 2)),
                  float(knob("ARCADE_BENCH_LOGIN_SECONDS", 5)))
+    return email, pw
+
+
+def bench_cart(base, email, pw, log_path):
+    """GET /api/v1/cart of a customer with three lines: the session from
+    memcached, the lines from the orders database, and their prices and
+    availability from the catalog's internal lookup (one HTTP call per read).
+    A session of its own: the login measurement ended the older ones (the
+    users service keeps ARCADE_SESSIONS_MAX per account)."""
+    data = http_ok("POST", base + "/api/v1/sessions", {"email": email, "password": pw},
+                   what="POST /api/v1/sessions")
+    token = json.loads(data)["token"]
+    auth = {"Authorization": "Bearer " + token}
+    for pid in (1, 2, 3):
+        http_ok("PUT", "%s/api/v1/cart/items/%d" % (base, pid), {"quantity": pid}, headers=auth,
+                what="PUT /api/v1/cart/items/%d" % pid)
+    cart = base + "/api/v1/cart"
+    status, body = request("GET", cart, headers=auth, timeout=5)
+    if status != 200 or json.loads(body)["count"] != 3:
+        die("GET /api/v1/cart with three lines failed")
+    wrk = Wrk(log_path, token)
+    wrk.warm(cart)
+    rps, p50, p99, _, bad, cpu, _ = wrk.run(cart)
+    print("%-28s %9.0f %8.3f %8.3f %11.1f %7d" % ("orders GET /cart (3 lines)", rps, p50, p99, cpu,
+                                                 bad))
 
 
 def bench_logins(url, email, pw, par, secs):
@@ -471,7 +496,8 @@ def run(args):
              len(os.sched_getaffinity(0))))
     wrk = Wrk(log_path)
     bench_targets(base, wrk, rounds)
-    bench_auth(base, home, log_path)
+    email, pw = bench_auth(base, home, log_path)
+    bench_cart(base, email, pw, log_path)
     if args.search:
         bench_search(base, home, args.arcade, wrk, rounds)
     else:
