@@ -542,3 +542,44 @@ handle_order_list(arc_req *r)
     arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_raw(r, 200, NULL, o->out.ptr, o->out.len);
 }
+
+/* ---- POST /api/v1/orders/{id}/cancel --------------------------------------------- */
+
+void
+handle_order_cancel(arc_req *r)
+{
+    struct orders *o = r->ctx;
+    struct arc_principal who;
+    if (!identify(r, &who))
+        return;
+    char status[ORDER_STATUS_MAX + 1];
+    enum cancel_result res = CANCEL_NOT_FOUND;
+    enum arc_err e = store_order_cancel(o->db, r->params[0].i, who.user_id, is_admin(&who),
+                                        &r->trace, status, &res, &o->scratch);
+    if (e == ARC_OK && res == CANCEL_NOT_FOUND)
+        e = ARC_NOT_FOUND;
+    if (e != ARC_OK) {
+        arc_respond_lookup(r, e, "order not found");
+        return;
+    }
+    if (res == CANCEL_INVALID) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "an order in status %s cannot be cancelled", status);
+        json_object *err = json_object_new_object(), *doc = json_object_new_object();
+        json_object_object_add(err, "code", json_object_new_string("invalid_transition"));
+        json_object_object_add(err, "message", json_object_new_string(msg));
+        json_object_object_add(err, "status", json_object_new_string(status));
+        json_object_object_add(doc, "error", err);
+        arc_respond_json(r, 409, doc);
+        return;
+    }
+    e = store_order_get(o->db, r->params[0].i, &o->order);
+    if (e != ARC_OK) {
+        arc_respond_failure(r, e);
+        return;
+    }
+    arc_buf_reset(&o->out);
+    order_render(&o->order, &o->out);
+    arc_respond_header(r, "Cache-Control", "no-store");
+    arc_respond_raw(r, 200, NULL, o->out.ptr, o->out.len);
+}

@@ -211,6 +211,18 @@ enum arc_err store_order_reserved(arc_db *db, int64_t order_id, int64_t ttl_s,
 enum arc_err store_order_rejected(arc_db *db, int64_t order_id, const char *lines,
                                   bool *applied) ARC_NODISCARD;
 
+enum cancel_result {
+    CANCEL_DONE,      /* cancelled now */
+    CANCEL_NOT_FOUND, /* unknown, or another user's (for a customer) */
+    CANCEL_INVALID,   /* its status (in status) allows no cancel */
+};
+/* Cancels order_id for user_id (an admin: any order; the reason and the
+ * timeline's actor are "admin", else "customer"), in one transaction with
+ * the order's row locked: cancelled and order.cancelled in the outbox. */
+enum arc_err store_order_cancel(arc_db *db, int64_t order_id, int64_t user_id, bool admin,
+                                const struct arc_trace *trace, char status[ORDER_STATUS_MAX + 1],
+                                enum cancel_result *res, arc_buf *scratch) ARC_NODISCARD;
+
 /* The saga (saga.c): `arcade-orders consume`. */
 int saga_consume_main(const struct arc_config *cfg);
 
@@ -224,6 +236,7 @@ void handle_order_create(arc_req *r);
 void handle_order_list(arc_req *r);
 void handle_order_get(arc_req *r);
 void handle_order_timeline(arc_req *r);
+void handle_order_cancel(arc_req *r);
 void handle_health(arc_req *r);
 
 extern const struct arc_route orders_routes[];

@@ -38,6 +38,8 @@ enum {
     ST_TIMELINE,
     ST_ORDER_RESERVED,
     ST_ORDER_REJECTED,
+    ST_ORDER_LOCK,
+    ST_ORDER_CANCEL,
     ST_OUTBOX_ADD,
     ST_OUTBOX_BACKLOG,
     ST_COUNT
@@ -112,6 +114,9 @@ const char *const orders_sql[] = {
     [ST_ORDER_REJECTED] = "UPDATE orders SET status = 'rejected', reason = 'out_of_stock', "
                           "rejected_lines = ?, updated_at = CURRENT_TIMESTAMP(3) "
                           "WHERE id = ? AND status = 'pending'",
+    [ST_ORDER_LOCK] = "SELECT user_id, status FROM orders WHERE id = ? FOR UPDATE",
+    [ST_ORDER_CANCEL] = "UPDATE orders SET status = 'cancelled', reason = ?, "
+                        "updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
     [ST_OUTBOX_ADD] = ARC_OUTBOX_INSERT_SQL,
     [ST_OUTBOX_BACKLOG] = ARC_OUTBOX_BACKLOG_SQL,
 };
@@ -581,4 +586,82 @@ store_order_rejected(arc_db *db, int64_t order_id, const char *lines, bool *appl
 {
     struct arc_db_param p[] = {ARC_DB_P_STR(lines), ARC_DB_P_INT(order_id)};
     return transition(db, ST_ORDER_REJECTED, p, 2, order_id, "rejected", "out_of_stock", applied);
+}
+
+/* ---- cancel ------------------------------------------------------------------------ */
+
+struct cancel_tx {
+    int64_t order_id, user_id; /* user_id 0: an admin, any order */
+    const char *actor;
+    const struct arc_trace *trace;
+    char *status; /* [ORDER_STATUS_MAX + 1]: the order's status when refused */
+    enum cancel_result *res;
+    arc_buf *scratch;
+};
+
+static int
+on_lock(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    (void)ncols;
+    struct cancel_tx *a = ud;
+    if (a->user_id != 0 && c[0].i != a->user_id)
+        *a->res = CANCEL_NOT_FOUND;
+    arc_db_col_copy(a->status, ORDER_STATUS_MAX + 1, &c[1]);
+    return 0;
+}
+
+/* The order's row locked, then the transition its status allows: from
+ * pending, awaiting_payment or paid to cancelled, with its timeline row and
+ * order.cancelled in the outbox. */
+static enum arc_err
+cancel_once(arc_db *db, void *ud)
+{
+    struct cancel_tx *a = ud;
+    static const enum arc_db_type types[] = {ARC_DB_INT, ARC_DB_STR};
+    struct arc_db_col cols[2];
+    arc_db_cols_init(cols, types, 2);
+    struct arc_db_param p[] = {ARC_DB_P_INT(a->order_id)};
+    *a->res = CANCEL_DONE;
+    a->status[0] = '\0';
+    enum arc_err e = arc_db_query_row(db, ST_ORDER_LOCK, p, 1, cols, 2, on_lock, a);
+    if (e == ARC_NOT_FOUND)
+        *a->res = CANCEL_NOT_FOUND;
+    if (e == ARC_NOT_FOUND || *a->res == CANCEL_NOT_FOUND)
+        return ARC_OK;
+    if (e != ARC_OK)
+        return e;
+    if (strcmp(a->status, "pending") != 0 && strcmp(a->status, "awaiting_payment") != 0 &&
+        strcmp(a->status, "paid") != 0) {
+        *a->res = CANCEL_INVALID;
+        return ARC_OK;
+    }
+    struct arc_db_param c[] = {ARC_DB_P_STR(a->actor), ARC_DB_P_INT(a->order_id)};
+    e = arc_db_exec(db, ST_ORDER_CANCEL, c, 2, NULL, NULL);
+    if (e == ARC_OK)
+        e = timeline_add(db, a->order_id, "cancelled", a->actor, a->actor);
+    if (e != ARC_OK)
+        return e;
+    char data[128], key[32];
+    int n = snprintf(data, sizeof data, "{\"order_id\":%lld,\"reason\":\"%s\"}",
+                     (long long)a->order_id, a->actor);
+    snprintf(key, sizeof key, "order:%lld", (long long)a->order_id);
+    const struct arc_event ev = {
+        .type = "order.cancelled",
+        .source = "orders",
+        .key = key,
+        .version = 1,
+        .data = {data, (size_t)n},
+        .trace = a->trace,
+    };
+    return arc_outbox_add(db, ST_OUTBOX_ADD, &ev, a->scratch);
+}
+
+enum arc_err
+store_order_cancel(arc_db *db, int64_t order_id, int64_t user_id, bool admin,
+                   const struct arc_trace *trace, char status[ORDER_STATUS_MAX + 1],
+                   enum cancel_result *res, arc_buf *scratch)
+{
+    struct cancel_tx a = {
+        order_id, admin ? 0 : user_id, admin ? "admin" : "customer", trace, status, res, scratch};
+    return arc_db_tx(db, "order cancel", cancel_once, &a);
 }
