@@ -27,8 +27,10 @@ daemon_main(struct orders *o, int argc, char **argv)
         status = arc_relay_main(&o->cfg);
     else if (argc == 2 && strcmp(argv[1], "consume") == 0)
         status = saga_consume_main(&o->cfg);
+    else if (argc == 2 && strcmp(argv[1], "expire") == 0)
+        status = expire_main(&o->cfg);
     else
-        fprintf(stderr, "usage: arcade-orders [relay|consume]\n");
+        fprintf(stderr, "usage: arcade-orders [relay|consume|expire]\n");
     arc_log_close();
     return status;
 }

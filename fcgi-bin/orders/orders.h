@@ -223,6 +223,16 @@ enum arc_err store_order_cancel(arc_db *db, int64_t order_id, int64_t user_id, b
                                 const struct arc_trace *trace, char status[ORDER_STATUS_MAX + 1],
                                 enum cancel_result *res, arc_buf *scratch) ARC_NODISCARD;
 
+/* Expiry (expire.c): `arcade-orders expire`. Ids of at most EXPIRE_BATCH
+ * awaiting_payment orders past expires_at, oldest first; and one of them
+ * cancelled (reason payment_timeout, actor system, order.cancelled), when it
+ * is still awaiting payment and past expires_at under the UPDATE's lock. */
+#define EXPIRE_BATCH 100
+enum arc_err store_orders_expired(arc_db *db, int64_t *ids, size_t *n) ARC_NODISCARD;
+enum arc_err store_order_expire(arc_db *db, int64_t order_id, bool *applied,
+                                arc_buf *scratch) ARC_NODISCARD;
+int expire_main(const struct arc_config *cfg);
+
 /* The saga (saga.c): `arcade-orders consume`. */
 int saga_consume_main(const struct arc_config *cfg);
 

@@ -40,6 +40,8 @@ enum {
     ST_ORDER_REJECTED,
     ST_ORDER_LOCK,
     ST_ORDER_CANCEL,
+    ST_ORDER_EXPIRED,
+    ST_ORDER_EXPIRE,
     ST_OUTBOX_ADD,
     ST_OUTBOX_BACKLOG,
     ST_COUNT
@@ -117,6 +119,13 @@ const char *const orders_sql[] = {
     [ST_ORDER_LOCK] = "SELECT user_id, status FROM orders WHERE id = ? FOR UPDATE",
     [ST_ORDER_CANCEL] = "UPDATE orders SET status = 'cancelled', reason = ?, "
                         "updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
+    /* Uses ix_orders_status (status, expires_at). */
+    [ST_ORDER_EXPIRED] = "SELECT id FROM orders WHERE status = 'awaiting_payment' "
+                         "AND expires_at <= CURRENT_TIMESTAMP(3) ORDER BY expires_at LIMIT 100",
+    /* Guarded again under the lock: paid or cancelled meanwhile, it stays. */
+    [ST_ORDER_EXPIRE] = "UPDATE orders SET status = 'cancelled', reason = 'payment_timeout', "
+                        "updated_at = CURRENT_TIMESTAMP(3) WHERE id = ? "
+                        "AND status = 'awaiting_payment' AND expires_at <= CURRENT_TIMESTAMP(3)",
     [ST_OUTBOX_ADD] = ARC_OUTBOX_INSERT_SQL,
     [ST_OUTBOX_BACKLOG] = ARC_OUTBOX_BACKLOG_SQL,
 };
@@ -599,6 +608,9 @@ struct cancel_tx {
     arc_buf *scratch;
 };
 
+static enum arc_err order_cancelled_event(arc_db *db, int64_t order_id, const char *reason,
+                                          const struct arc_trace *trace, arc_buf *scratch);
+
 static int
 on_lock(void *ud, const struct arc_db_col *c, size_t ncols)
 {
@@ -641,19 +653,26 @@ cancel_once(arc_db *db, void *ud)
         e = timeline_add(db, a->order_id, "cancelled", a->actor, a->actor);
     if (e != ARC_OK)
         return e;
+    return order_cancelled_event(db, a->order_id, a->actor, a->trace, a->scratch);
+}
+
+static enum arc_err
+order_cancelled_event(arc_db *db, int64_t order_id, const char *reason,
+                      const struct arc_trace *trace, arc_buf *scratch)
+{
     char data[128], key[32];
     int n = snprintf(data, sizeof data, "{\"order_id\":%lld,\"reason\":\"%s\"}",
-                     (long long)a->order_id, a->actor);
-    snprintf(key, sizeof key, "order:%lld", (long long)a->order_id);
+                     (long long)order_id, reason);
+    snprintf(key, sizeof key, "order:%lld", (long long)order_id);
     const struct arc_event ev = {
         .type = "order.cancelled",
         .source = "orders",
         .key = key,
         .version = 1,
         .data = {data, (size_t)n},
-        .trace = a->trace,
+        .trace = trace,
     };
-    return arc_outbox_add(db, ST_OUTBOX_ADD, &ev, a->scratch);
+    return arc_outbox_add(db, ST_OUTBOX_ADD, &ev, scratch);
 }
 
 enum arc_err
@@ -664,4 +683,47 @@ store_order_cancel(arc_db *db, int64_t order_id, int64_t user_id, bool admin,
     struct cancel_tx a = {
         order_id, admin ? 0 : user_id, admin ? "admin" : "customer", trace, status, res, scratch};
     return arc_db_tx(db, "order cancel", cancel_once, &a);
+}
+
+/* ---- expiry (expire.c) ------------------------------------------------------------ */
+
+enum arc_err
+store_orders_expired(arc_db *db, int64_t *ids, size_t *n)
+{
+    static const enum arc_db_type types[] = {ARC_DB_INT};
+    struct arc_db_col cols[1];
+    arc_db_cols_init(cols, types, 1);
+    struct list_cb l = {ids, 0, EXPIRE_BATCH};
+    enum arc_err e = arc_db_query(db, ST_ORDER_EXPIRED, NULL, 0, cols, 1, on_id, &l, NULL);
+    *n = l.n;
+    return e;
+}
+
+struct expire_tx {
+    int64_t order_id;
+    bool *applied;
+    arc_buf *scratch;
+};
+
+static enum arc_err
+expire_once(arc_db *db, void *ud)
+{
+    struct expire_tx *a = ud;
+    struct arc_db_param p[] = {ARC_DB_P_INT(a->order_id)};
+    uint64_t affected = 0;
+    enum arc_err e = arc_db_exec(db, ST_ORDER_EXPIRE, p, 1, &affected, NULL);
+    *a->applied = e == ARC_OK && affected == 1;
+    if (e != ARC_OK || !*a->applied)
+        return e;
+    e = timeline_add(db, a->order_id, "cancelled", "system", "payment_timeout");
+    if (e == ARC_OK)
+        e = order_cancelled_event(db, a->order_id, "payment_timeout", NULL, a->scratch);
+    return e;
+}
+
+enum arc_err
+store_order_expire(arc_db *db, int64_t order_id, bool *applied, arc_buf *scratch)
+{
+    struct expire_tx a = {order_id, applied, scratch};
+    return arc_db_tx(db, "order expire", expire_once, &a);
 }

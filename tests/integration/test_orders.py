@@ -451,5 +451,36 @@ class CancelTest(OrdersCase):
         self.assertEqual((e.json["error"]["code"], e.json["error"]["status"]),
                          ("invalid_transition", "shipped"))
 
+class ExpiryTest(OrdersCase):
+
+    def test_unpaid_order_expires_and_its_stock_comes_back(self):
+        """arcade-orders expire: an awaiting_payment order past expires_at (moved into
+        the past by hand; the fleet's TTL is 15 minutes) is cancelled with reason
+        payment_timeout and the catalog releases its reservation."""
+        if ("orders", "expire") not in manifest_daemons():
+            self.skipTest("no orders expiry daemon in this fleet")
+        who = new_customer()
+        p = create_product(on_hand=2)
+        r = checkout(who, items((p["id"], 2)))
+        self.assertStatus(r, 201)
+        oid = r.json["id"]
+        self.assertEqual(self.settled(who, oid)["status"], "awaiting_payment")
+        self.assertEqual(inventory(p["id"])["reserved"], 2)
+        orders_db("UPDATE orders SET expires_at = CURRENT_TIMESTAMP(3) - INTERVAL 1 SECOND "
+                  "WHERE id = %d" % oid)
+        wait_until(lambda: get("%s/%d" % (ORDERS, oid), headers=who.headers).json["status"]
+                   == "cancelled", timeout=20, message="the order to expire")
+        o = get("%s/%d" % (ORDERS, oid), headers=who.headers).json
+        self.assertEqual(o["reason"], "payment_timeout")
+        tl = get("%s/%d/timeline" % (ORDERS, oid), headers=who.headers).json["items"]
+        self.assertEqual((tl[-1]["status"], tl[-1]["actor"], tl[-1]["reason"]),
+                         ("cancelled", "system", "payment_timeout"))
+        wait_until(lambda: inventory(p["id"])["reserved"] == 0, timeout=20,
+                   message="the reservation released")
+        again = post("%s/%d/cancel" % (ORDERS, oid), {}, headers=who.headers)
+        self.assertStatus(again, 409)
+        self.assertEqual(again.json["error"]["code"], "invalid_transition")
+
+
 if __name__ == "__main__":
     unittest.main()
