@@ -6,17 +6,44 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <arcade/log.h>
+#include <arcade/relay.h>
 #include <arcade/server.h>
 
+/* Without arguments: a FastCGI responder. `arcade-orders relay`: the
+ * service's outbox relay (relay.h); `arcade-orders consume`: the saga's
+ * consumer of stock events (saga.c); both supervised like the pools. */
+static int
+daemon_main(struct orders *o, int argc, char **argv)
+{
+    if (arc_log_start(&o->cfg) != 0) {
+        fprintf(stderr, "orders: cannot open log %s\n", o->cfg.log_file);
+        return EXIT_FAILURE;
+    }
+    int status = EXIT_FAILURE;
+    if (argc == 2 && strcmp(argv[1], "relay") == 0)
+        status = arc_relay_main(&o->cfg);
+    else if (argc == 2 && strcmp(argv[1], "consume") == 0)
+        status = saga_consume_main(&o->cfg);
+    else if (argc == 2 && strcmp(argv[1], "expire") == 0)
+        status = expire_main(&o->cfg);
+    else
+        fprintf(stderr, "usage: arcade-orders [relay|consume|expire]\n");
+    arc_log_close();
+    return status;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
     static struct orders o;
     unsigned timeout_ms, failures, cooldown_ms;
     if (arc_config_load(&o.cfg, "orders") != 0)
         return EXIT_FAILURE;
+    if (argc > 1)
+        return daemon_main(&o, argc, argv);
     if (arc_env_uint("ARCADE_CATALOG_TIMEOUT_MS", 1000, 50, 30000, &timeout_ms) != 0 ||
         arc_env_uint("ARCADE_CATALOG_BREAKER_FAILURES", 5, 1, 1000, &failures) != 0 ||
         arc_env_uint("ARCADE_CATALOG_BREAKER_COOLDOWN_MS", 5000, 100, 600000, &cooldown_ms) != 0) {
@@ -55,6 +82,8 @@ main(void)
     int rc = arc_server_run(&svc);
     arc_log_info("orders worker stopping");
     arc_buf_cleanup(&o.out);
+    arc_buf_cleanup(&o.scratch);
+    arc_buf_cleanup(&o.users_resp.body);
     arc_buf_cleanup(&o.catalog_resp.body);
     arc_httpc_free(o.catalog_http);
     arc_httpc_free(o.users_http);

@@ -1,6 +1,7 @@
 /*
- * orders.h - the Orders service: carts now; orders, checkout and the stock
- * saga with the catalog next (docs/orders-api.md, issue 9).
+ * orders.h - the Orders service: carts, checkout with idempotency keys, the
+ * orders and their timeline, and the orders' side of the stock saga with the
+ * catalog (docs/orders-api.md, docs/events.md, issue 9).
  */
 #ifndef ORDERS_H
 #define ORDERS_H
@@ -51,12 +52,50 @@ struct catalog_item {
     int64_t available;
 };
 
+/* An address as an order keeps it: the JSON object of name, line1, line2,
+ * city, postal_code, country, phone. */
+#define ADDRESS_JSON_MAX 4096
+/* Idempotency keys: 1..255 printable ASCII characters. */
+#define IDEM_KEY_MAX 255
+/* A claim this old belongs to a worker that died: another request may take
+ * it over (a checkout is bounded by a few seconds of timeouts). */
+#define IDEM_TAKEOVER_MS 30000
+#define ORDER_STATUS_MAX 20
+#define ORDER_REASON_MAX 32
+
+/* One line of an order as stored: the catalog's price, name and SKU at
+ * checkout. */
+struct order_line {
+    int64_t product_id;
+    char sku[ARC_SKU_MAX + 1];
+    char name[ARC_PRODUCT_NAME_MAX * 4 + 1];
+    int64_t unit_price;
+    int64_t quantity;
+    int64_t line_total;
+};
+
+/* An order as stored (times as RFC 3339; expires_at "" while null;
+ * rejected_lines "" or the JSON array of the catalog's short lines). */
+struct order {
+    int64_t id, user_id;
+    char status[ORDER_STATUS_MAX + 1];
+    char currency[ARC_CURRENCY_LEN + 1];
+    int64_t total;
+    char address[ADDRESS_JSON_MAX + 1];
+    char reason[ORDER_REASON_MAX + 1];
+    char rejected_lines[8192];
+    char created_at[ARC_TIME_LEN + 1], updated_at[ARC_TIME_LEN + 1], expires_at[ARC_TIME_LEN + 1];
+    struct order_line lines[CART_LINES_MAX];
+    size_t nlines;
+};
+
 struct orders {
     struct arc_config cfg;
     arc_db *db;
     arc_cache *cache;
-    arc_httpc *users_http; /* session lookups (arc_auth) */
-    struct arc_auth auth;  /* operator key + sessions */
+    arc_httpc *users_http; /* session lookups (arc_auth), addresses */
+    struct arc_httpc_response users_resp;
+    struct arc_auth auth; /* operator key + sessions */
     /* The catalog: ARCADE_CATALOG_URL, its own client with the short
      * ARCADE_CATALOG_TIMEOUT_MS, and the worker's breaker for it. */
     const char *catalog_url;
@@ -65,8 +104,10 @@ struct orders {
     struct arc_httpc_response catalog_resp;
     struct catalog_item items[CART_LINES_MAX]; /* the last lookup's answer */
     size_t nitems;
-    struct cart cart; /* scratch: the cart of the request */
-    arc_buf out;      /* scratch: one answer */
+    struct cart cart;   /* scratch: the cart of the request */
+    struct order order; /* scratch: the order of the request */
+    arc_buf out;        /* scratch: one answer */
+    arc_buf scratch;    /* scratch: an event's envelope */
 };
 
 /* --- Rendering (render.c): pure functions, no I/O ------------------------- */
@@ -79,6 +120,12 @@ const struct catalog_item *catalog_item_find(const struct catalog_item *items, s
  * "count","total","currency"}, priced with items[0..nitems). */
 void cart_render(const struct cart *c, const struct catalog_item *items, size_t nitems,
                  arc_buf *out);
+
+/* Appends the order document: {"id","status","items":[{"product_id","sku",
+ * "name","unit_price","quantity","line_total"}],"total","currency",
+ * "shipping_address","reason","rejected_lines","created_at","updated_at",
+ * "expires_at"}. */
+void order_render(const struct order *ord, arc_buf *out);
 
 /* --- The catalog (catalog.c) ----------------------------------------------- */
 
@@ -114,12 +161,92 @@ enum arc_err store_cart_put(arc_db *db, int64_t user_id, int64_t product_id, int
 enum arc_err store_cart_remove(arc_db *db, int64_t user_id, int64_t product_id) ARC_NODISCARD;
 enum arc_err store_cart_clear(arc_db *db, int64_t user_id) ARC_NODISCARD;
 
+/* Checkout (store.c). */
+enum idem_claim {
+    IDEM_CLAIMED, /* the key is ours now (new, or a dead worker's claim taken over) */
+    IDEM_DONE,    /* answered before: *status and the body in *body */
+    IDEM_IN_USE,  /* another request holds it */
+    IDEM_REUSED,  /* the key was used with another body */
+};
+/* Claims (user_id, key) for a request whose body hashes to hash (64 hex),
+ * as token (32 hex), in its own short transaction. */
+enum arc_err store_idem_claim(arc_db *db, int64_t user_id, const char *key, const char *hash,
+                              const char *token, enum idem_claim *res, int *status,
+                              int64_t *order_id, arc_buf *body) ARC_NODISCARD;
+/* Gives up a claim (the request answered without an order). */
+enum arc_err store_idem_release(arc_db *db, int64_t user_id, const char *key,
+                                const char *token) ARC_NODISCARD;
+/* Deletes keys older than 24 hours (a batch). */
+enum arc_err store_idem_purge(arc_db *db) ARC_NODISCARD;
+
+struct checkout {
+    int64_t user_id;
+    const char *key, *token;
+    bool from_cart;
+    const char *currency;
+    const char *address; /* JSON object */
+    const struct order_line *lines;
+    size_t nlines;
+    const struct arc_trace *trace;
+};
+/* In one transaction: the order (pending), its lines, its first timeline
+ * row, the lines bought out of the cart, order.created in the outbox, and
+ * the idempotency key done with the answer (the order document, rendered
+ * into *out from what was stored: *ord). ARC_CONFLICT when the claim is no
+ * longer token's (taken over): nothing written. */
+enum arc_err store_order_create(arc_db *db, const struct checkout *c, struct order *ord,
+                                arc_buf *out, arc_buf *scratch) ARC_NODISCARD;
+/* The order id with its lines into *ord; ARC_NOT_FOUND. */
+enum arc_err store_order_get(arc_db *db, int64_t id, struct order *ord) ARC_NODISCARD;
+/* Ids of orders, newest first: of user_id (0: everyone's), of status ("" any). */
+enum arc_err store_order_list(arc_db *db, int64_t user_id, const char *status, int64_t limit,
+                              int64_t offset, int64_t *ids, size_t *n) ARC_NODISCARD;
+/* The timeline of order id rendered as {"items":[...]} into out. */
+enum arc_err store_order_timeline(arc_db *db, int64_t id, arc_buf *out) ARC_NODISCARD;
+
+/* The saga's transitions, inside the consumer's transaction; *applied is
+ * false (no effect) unless the order was pending. */
+enum arc_err store_order_reserved(arc_db *db, int64_t order_id, int64_t ttl_s,
+                                  bool *applied) ARC_NODISCARD;
+enum arc_err store_order_rejected(arc_db *db, int64_t order_id, const char *lines,
+                                  bool *applied) ARC_NODISCARD;
+
+enum cancel_result {
+    CANCEL_DONE,      /* cancelled now */
+    CANCEL_NOT_FOUND, /* unknown, or another user's (for a customer) */
+    CANCEL_INVALID,   /* its status (in status) allows no cancel */
+};
+/* Cancels order_id for user_id (an admin: any order; the reason and the
+ * timeline's actor are "admin", else "customer"), in one transaction with
+ * the order's row locked: cancelled and order.cancelled in the outbox. */
+enum arc_err store_order_cancel(arc_db *db, int64_t order_id, int64_t user_id, bool admin,
+                                const struct arc_trace *trace, char status[ORDER_STATUS_MAX + 1],
+                                enum cancel_result *res, arc_buf *scratch) ARC_NODISCARD;
+
+/* Expiry (expire.c): `arcade-orders expire`. Ids of at most EXPIRE_BATCH
+ * awaiting_payment orders past expires_at, oldest first; and one of them
+ * cancelled (reason payment_timeout, actor system, order.cancelled), when it
+ * is still awaiting payment and past expires_at under the UPDATE's lock. */
+#define EXPIRE_BATCH 100
+enum arc_err store_orders_expired(arc_db *db, int64_t *ids, size_t *n) ARC_NODISCARD;
+enum arc_err store_order_expire(arc_db *db, int64_t order_id, bool *applied,
+                                arc_buf *scratch) ARC_NODISCARD;
+int expire_main(const struct arc_config *cfg);
+
+/* The saga (saga.c): `arcade-orders consume`. */
+int saga_consume_main(const struct arc_config *cfg);
+
 /* --- Handlers (handlers.c) and routes (routes.c) -------------------------- */
 
 void handle_cart_get(arc_req *r);
 void handle_cart_put_item(arc_req *r);
 void handle_cart_delete_item(arc_req *r);
 void handle_cart_clear(arc_req *r);
+void handle_order_create(arc_req *r);
+void handle_order_list(arc_req *r);
+void handle_order_get(arc_req *r);
+void handle_order_timeline(arc_req *r);
+void handle_order_cancel(arc_req *r);
 void handle_health(arc_req *r);
 
 extern const struct arc_route orders_routes[];

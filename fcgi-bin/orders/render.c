@@ -66,3 +66,43 @@ cart_render(const struct cart *c, const struct catalog_item *items, size_t nitem
         arc_buf_append_str(out, "null");
     arc_buf_append_char(out, '}');
 }
+
+static void
+time_or_null(arc_buf *out, const char *prefix, const char *t)
+{
+    if (t[0] == '\0') {
+        arc_buf_append_str(out, prefix);
+        arc_buf_append_str(out, "null");
+    } else {
+        arc_buf_append_json_member(out, prefix, view(t));
+    }
+}
+
+void
+order_render(const struct order *ord, arc_buf *out)
+{
+    arc_buf_printf(out, "{\"id\":%lld", (long long)ord->id);
+    arc_buf_append_json_member(out, ",\"status\":", view(ord->status));
+    arc_buf_append_str(out, ",\"items\":[");
+    for (size_t i = 0; i < ord->nlines; i++) {
+        const struct order_line *l = &ord->lines[i];
+        arc_buf_printf(out, "%s{\"product_id\":%lld", i ? "," : "", (long long)l->product_id);
+        arc_buf_append_json_member(out, ",\"sku\":", view(l->sku));
+        arc_buf_append_json_member(out, ",\"name\":", view(l->name));
+        arc_buf_printf(out, ",\"unit_price\":%lld,\"quantity\":%lld,\"line_total\":%lld}",
+                       (long long)l->unit_price, (long long)l->quantity, (long long)l->line_total);
+    }
+    arc_buf_printf(out, "],\"total\":%lld", (long long)ord->total);
+    arc_buf_append_json_member(out, ",\"currency\":", view(ord->currency));
+    /* Stored as the JSON object it is (written by checkout from validated
+     * fields). */
+    arc_buf_append_str(out, ",\"shipping_address\":");
+    arc_buf_append_str(out, ord->address[0] ? ord->address : "null");
+    time_or_null(out, ",\"reason\":", ord->reason);
+    arc_buf_append_str(out, ",\"rejected_lines\":");
+    arc_buf_append_str(out, ord->rejected_lines[0] ? ord->rejected_lines : "null");
+    arc_buf_append_json_member(out, ",\"created_at\":", view(ord->created_at));
+    arc_buf_append_json_member(out, ",\"updated_at\":", view(ord->updated_at));
+    time_or_null(out, ",\"expires_at\":", ord->expires_at);
+    arc_buf_append_char(out, '}');
+}

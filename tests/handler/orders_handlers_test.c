@@ -7,6 +7,9 @@
  * out (ARCADE_CATALOG_TIMEOUT_MS=300), which is the 503 path, and after two
  * failures the breaker must answer at once. What needs a real catalog
  * (pricing, 404, currency_mismatch, the line limit) is tests/integration/test_cart.py.
+ * Checkout: its validation, the Idempotency-Key's refusals and replay (the
+ * key rows made by hand), and the catalog's 503 releasing the key; checkout
+ * itself and the saga are tests/integration/test_orders.py.
  */
 #include "arc_test_fcgi.h"
 
@@ -14,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include <arcade/auth.h>
 #include <arcade/cache.h>
@@ -157,6 +162,100 @@ catalog_down_is_503_and_then_fast(void **state)
     assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM cart_items WHERE user_id = 103"), 0);
 }
 
+#define ADDR                                                                                       \
+    "\"shipping_address\":{\"name\":\"Ada\",\"line1\":\"1 Road\",\"city\":\"Berlin\","             \
+    "\"postal_code\":\"10115\",\"country\":\"DE\"}"
+
+static void
+checkout_refusals(void **state)
+{
+    (void)state;
+    ARC_TEST_NEED_SERVICE();
+    const char *auth = customer(104);
+    struct arc_test_response *r =
+        arc_test_call("POST", "/api/v1/orders", ARC_TEST_HEADERS(auth), "{" ADDR "}");
+    assert_int_equal(r->status, 400);
+    assert_string_equal(arc_test_json_str(r, "error.code"), "idempotency_key_required");
+    r = arc_test_call("POST", "/api/v1/orders", ARC_TEST_HEADERS(auth, "Idempotency-Key: a b"),
+                      "{" ADDR "}");
+    assert_int_equal(r->status, 400);
+    assert_string_equal(arc_test_json_str(r, "error.code"), "invalid_idempotency_key");
+    r = arc_test_call("POST", "/api/v1/orders",
+                      ARC_TEST_HEADERS(arc_test_admin_auth(), "Idempotency-Key: k0"), "{" ADDR "}");
+    assert_int_equal(r->status, 403);
+    static const char *const bad[] = {
+        "{}",
+        "{" ADDR ",\"address_id\":3}",
+        "{\"shipping_address\":{\"name\":\"A\",\"line1\":\"x\",\"city\":\"B\","
+        "\"postal_code\":\"1\",\"country\":\"XX\"}}",
+        "{" ADDR ",\"items\":[]}",
+        "{" ADDR ",\"items\":[{\"product_id\":1,\"quantity\":100}]}",
+        "{" ADDR ",\"items\":[{\"product_id\":1,\"quantity\":1},"
+        "{\"product_id\":1,\"quantity\":2}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = arc_test_call("POST", "/api/v1/orders", ARC_TEST_HEADERS(auth, "Idempotency-Key: k1"),
+                          bad[i]);
+        assert_int_equal(r->status, 422);
+        assert_string_equal(arc_test_json_str(r, "error.code"), "validation_failed");
+    }
+    /* a refused body claims no key */
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM idempotency_keys WHERE user_id = 104"),
+                     0);
+    /* an empty cart is 422 and releases the key */
+    r = arc_test_call("POST", "/api/v1/orders", ARC_TEST_HEADERS(auth, "Idempotency-Key: k1"),
+                      "{" ADDR "}");
+    assert_int_equal(r->status, 422);
+    assert_string_equal(arc_test_json_str(r, "error.code"), "cart_empty");
+    /* the catalog down: 503, no order, the key released */
+    r = arc_test_call("POST", "/api/v1/orders", ARC_TEST_HEADERS(auth, "Idempotency-Key: k2"),
+                      "{" ADDR ",\"items\":[{\"product_id\":9,\"quantity\":1}]}");
+    assert_int_equal(r->status, 503);
+    assert_non_null(arc_test_header(r, "Retry-After"));
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM idempotency_keys WHERE user_id = 104"),
+                     0);
+    assert_int_equal(arc_test_db_int("SELECT COUNT(*) FROM orders WHERE user_id = 104"), 0);
+}
+
+/* The key's three answers without a checkout: rows as a first request leaves them. */
+static void
+idempotency_key_answers(void **state)
+{
+    (void)state;
+    ARC_TEST_NEED_SERVICE();
+    const char *auth = customer(105);
+    const char *body = "{" ADDR "}";
+    unsigned char h[32];
+    char hex[65], sql[1024];
+    crypto_generichash(h, sizeof h, (const unsigned char *)body, strlen(body), NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, state, claim_token, "
+             "status, order_id, body) VALUES (105, 'done', '%s', 'done', REPEAT('a', 32), 201, 77, "
+             "'{\"id\":77}'), (105, 'busy', '%s', 'claimed', REPEAT('b', 32), NULL, NULL, NULL)",
+             hex, hex);
+    arc_test_db_exec(sql);
+    struct arc_test_response *r = arc_test_call(
+        "POST", "/api/v1/orders", ARC_TEST_HEADERS(auth, "Idempotency-Key: done"), body);
+    assert_int_equal(r->status, 201);
+    assert_string_equal(r->body.ptr, "{\"id\":77}");
+    assert_string_equal(arc_test_header(r, "Idempotent-Replayed"), "true");
+    assert_string_equal(arc_test_header(r, "Location"), "/api/v1/orders/77");
+    r = arc_test_call("POST", "/api/v1/orders", ARC_TEST_HEADERS(auth, "Idempotency-Key: done"),
+                      "{" ADDR ",\"items\":[{\"product_id\":1,\"quantity\":1}]}");
+    assert_int_equal(r->status, 422);
+    assert_string_equal(arc_test_json_str(r, "error.code"), "idempotency_key_reused");
+    r = arc_test_call("POST", "/api/v1/orders", ARC_TEST_HEADERS(auth, "Idempotency-Key: busy"),
+                      body);
+    assert_int_equal(r->status, 409);
+    assert_string_equal(arc_test_json_str(r, "error.code"), "idempotency_key_in_use");
+    /* another user's same key is not this one */
+    r = arc_test_call("POST", "/api/v1/orders",
+                      ARC_TEST_HEADERS(customer(106), "Idempotency-Key: busy"), body);
+    assert_int_equal(r->status, 422);
+    assert_string_equal(arc_test_json_str(r, "error.code"), "cart_empty");
+}
+
 static void
 health_reports_the_catalog(void **state)
 {
@@ -184,6 +283,8 @@ main(int argc, char **argv)
         cmocka_unit_test(empty_cart),
         cmocka_unit_test(bad_input_is_a_clear_error),
         cmocka_unit_test(catalog_down_is_503_and_then_fast),
+        cmocka_unit_test(checkout_refusals),
+        cmocka_unit_test(idempotency_key_answers),
         cmocka_unit_test(health_reports_the_catalog),
     };
     return ARC_TEST_SERVICE_MAIN(argv[0], "orders",

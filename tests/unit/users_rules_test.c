@@ -136,9 +136,13 @@ password_rules(void **state)
 static void
 country_codes(void **state)
 {
-    assert_int_equal(sizeof countries - 1, 249 * 2);
-    for (size_t i = 2; i < sizeof countries - 1; i += 2)
-        assert_true(memcmp(countries + i - 2, countries + i, 2) < 0);
+    /* The table (shared/src/address.c) is searched by bisection: all 249
+     * codes are found only if it is in order. */
+    size_t known = 0;
+    for (char a = 'A'; a <= 'Z'; a++)
+        for (char b = 'A'; b <= 'Z'; b++)
+            known += country_known((char[]){a, b}, 2);
+    assert_int_equal(known, 249);
     const char *good[] = {"AD", "DE", "FR", "GB", "US", "ZW", "SS", "BQ", "AX"};
     for (size_t i = 0; i < ARC_ARRAY_LEN(good); i++)
         assert_true(country_known(good[i], 2));
