@@ -15,7 +15,7 @@ import unittest
 import uuid
 
 from arcadetest import (API, ArcadeTestCase, address_body, admin_headers, arcade,
-                        create_product, get, internal_url, new_customer, parallel, post, put,
+                        create_product, get, new_customer, parallel, post, put,
                         service_db, wait_until)
 from test_fleet_events import children, manifest_daemons, multiwatch_pid
 
