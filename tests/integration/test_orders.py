@@ -167,9 +167,13 @@ class CheckoutTest(OrdersCase):
         self.assertStatus(r, 201)
         want = {k: a.json[k] for k in ADDRESS}
         self.assertEqual(r.json["shipping_address"], want)
+        # another user's address is not an address of this buyer (with items, so
+        # that the address is the one thing wrong)
         other = new_customer()
-        self.assertError(checkout(other, {"address_id": a.json["id"]}), 422, "validation_failed",
-                         field="address_id")
+        spare = create_product(on_hand=5)
+        self.assertError(checkout(other, {"address_id": a.json["id"],
+                                          "items": [{"product_id": spare["id"], "quantity": 1}]}),
+                         422, "validation_failed", field="address_id")
 
     def test_refusals(self):
         who = new_customer()
