@@ -12,11 +12,11 @@
  */
 #include "catalog.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <arcade/consumer.h>
+#include <arcade/json.h>
 #include <arcade/log.h>
 
 #define SAGA_QUEUE "catalog.orders"
@@ -71,17 +71,6 @@ by_product(const void *a, const void *b)
     return (x->product_id > y->product_id) - (x->product_id < y->product_id);
 }
 
-static bool
-get_int(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
-        return false;
-    errno = 0;
-    *out = json_object_get_int64(v);
-    return errno == 0 && *out >= min && *out <= max;
-}
-
 /* order.created's items into s->lines: one line per product (quantities of a
  * product named twice added up), by product id. */
 static bool
@@ -99,8 +88,10 @@ read_items(struct saga *s, json_object *data)
         json_object *it = json_object_array_get_idx(items, i);
         struct stock_line l = {0};
         if (!json_object_is_type(it, json_type_object) ||
-            !get_int(it, "product_id", 1, INT64_MAX, &l.product_id) ||
-            !get_int(it, "quantity", 1, ON_HAND_MAX, &l.quantity))
+            arc_json_int(it, "product_id", ARC_REQUIRED, 1, INT64_MAX, &l.product_id, NULL) !=
+                ARC_FIELD_OK ||
+            arc_json_int(it, "quantity", ARC_REQUIRED, 1, ON_HAND_MAX, &l.quantity, NULL) !=
+                ARC_FIELD_OK)
             return false;
         s->lines[s->nlines++] = l;
     }
@@ -253,7 +244,8 @@ on_event(void *ud, arc_db *db, const struct arc_event_in *ev)
 {
     struct saga *s = ud;
     int64_t order_id = 0;
-    if (!get_int(ev->data, "order_id", 1, INT64_MAX, &order_id)) {
+    if (arc_json_int(ev->data, "order_id", ARC_REQUIRED, 1, INT64_MAX, &order_id, NULL) !=
+        ARC_FIELD_OK) {
         arc_log_warn("catalog: event %s (%s) without a valid order_id", ev->id, ev->type);
         return ARC_INVALID;
     }

@@ -10,11 +10,11 @@
  */
 #include "orders.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <arcade/consumer.h>
+#include <arcade/json.h>
 #include <arcade/log.h>
 
 #define SAGA_QUEUE "orders.catalog"
@@ -27,17 +27,6 @@ static const char *const routing_keys[] = {
 struct saga {
     unsigned ttl_s;
 };
-
-static bool
-get_int(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
-        return false;
-    errno = 0;
-    *out = json_object_get_int64(v);
-    return errno == 0 && *out >= min && *out <= max;
-}
 
 /* stock.rejected's lines as the order keeps them: an array of
  * {product_id, requested, available}. */
@@ -54,9 +43,10 @@ rejected_lines(json_object *data, char *out, size_t cap)
         json_object *l = json_object_array_get_idx(lines, i);
         int64_t p, q, a;
         if (!json_object_is_type(l, json_type_object) ||
-            !get_int(l, "product_id", 1, INT64_MAX, &p) ||
-            !get_int(l, "requested", 0, INT64_MAX, &q) ||
-            !get_int(l, "available", INT64_MIN, INT64_MAX, &a))
+            arc_json_int(l, "product_id", ARC_REQUIRED, 1, INT64_MAX, &p, NULL) != ARC_FIELD_OK ||
+            arc_json_int(l, "requested", ARC_REQUIRED, 0, INT64_MAX, &q, NULL) != ARC_FIELD_OK ||
+            arc_json_int(l, "available", ARC_REQUIRED, INT64_MIN, INT64_MAX, &a, NULL) !=
+                ARC_FIELD_OK)
             return false;
         int n = snprintf(out + len, cap - len,
                          "%s{\"product_id\":%lld,\"requested\":%lld,\"available\":%lld}",
@@ -75,7 +65,8 @@ on_event(void *ud, arc_db *db, const struct arc_event_in *ev)
 {
     struct saga *s = ud;
     int64_t order_id = 0;
-    if (!get_int(ev->data, "order_id", 1, INT64_MAX, &order_id)) {
+    if (arc_json_int(ev->data, "order_id", ARC_REQUIRED, 1, INT64_MAX, &order_id, NULL) !=
+        ARC_FIELD_OK) {
         arc_log_warn("orders: event %s (%s) without a valid order_id", ev->id, ev->type);
         return ARC_INVALID;
     }
