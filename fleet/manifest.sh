@@ -49,7 +49,7 @@ daemons() {
         [[ $svc == daemon:* ]] || continue
         svc=${svc#daemon:}
         [[ $all == *$'\n'$svc$'\n'* ]] || die "$MANIFEST: daemon of unknown service '$svc'"
-        [[ $cmd =~ ^[a-z][a-z0-9_]*$ && -z $extra ]] ||
+        [[ $cmd =~ ^[a-z][a-z0-9_-]*$ && -z $extra ]] ||
             die "$MANIFEST: daemon:$svc takes one command word (got '$cmd${extra:+ $extra}')"
         [[ $known == *$'\n'$svc$'\n'* ]] || continue
         printf '%s %s\n' "$svc" "$cmd"

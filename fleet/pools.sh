@@ -128,7 +128,7 @@ stop_supervised() {
         for p in "${left[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
         wait_gone 5 "${left[@]}" || warn "pids still alive: ${left[*]}"
     fi
-    say "$(printf '%-14s' "$label") stopped"
+    say "$(printf '%-24s' "$label") stopped"
 }
 stop_pool() {
     stop_supervised "$1" pool_pid pool_pids "$1"
@@ -221,7 +221,7 @@ start_daemon() { # service command
     local s=$1 c=$2 name=$1-$2 pid bin leftovers
     bin=$(service_bin "$s")
     if pid=$(daemon_pid "$s" "$c"); then
-        say "$(printf '%-14s' "$name") already running (pid $pid)"
+        say "$(printf '%-24s' "$name") already running (pid $pid)"
         return 0
     fi
     [[ -x $bin ]] || die "$bin is not built"
@@ -247,7 +247,7 @@ start_daemon() { # service command
         fi
         sleep 0.05
     done
-    say "$(printf '%-14s' "$name") started (multiwatch pid $pid, $(basename "$bin") $c)"
+    say "$(printf '%-24s' "$name") started (multiwatch pid $pid, $(basename "$bin") $c)"
     STARTED_DAEMONS+=("$s $c")
 }
 stop_daemon() { # service command

@@ -5,8 +5,8 @@
 cmd_status() {
     need_home_readonly
     local s pid kids rc=0 code where
-    printf '%-14s %-8s %-8s %-44s %s\n' COMPONENT STATE PID WHERE HEALTH
-    row() { printf '%-14s %-8s %-8s %-44s %s\n' "$@"; }
+    printf '%-24s %-8s %-8s %-44s %s\n' COMPONENT STATE PID WHERE HEALTH
+    row() { printf '%-24s %-8s %-8s %-44s %s\n' "$@"; }
     if pid=$(mariadb_pid); then
         row mariadb running "$pid" "127.0.0.1:$ARCADE_DB_PORT $ARCADE_DB_SOCKET" \
             "$(mariadb-admin --defaults-file="$CONF/mariadb-root.cnf" --connect-timeout=2 ping >/dev/null 2>&1 && echo ok || echo 'not answering')"

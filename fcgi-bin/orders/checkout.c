@@ -543,28 +543,29 @@ handle_order_list(arc_req *r)
     arc_respond_raw(r, 200, NULL, o->out.ptr, o->out.len);
 }
 
-/* ---- POST /api/v1/orders/{id}/cancel --------------------------------------------- */
+/* ---- POST /api/v1/orders/{id}/cancel, /ship, /deliver ----------------------------- */
 
-void
-handle_order_cancel(arc_req *r)
+/* Runs the action and answers: 200 with the order as it is now, 404, or 409
+ * invalid_transition naming the order's status. */
+static void
+respond_action(arc_req *r, const struct action *a)
 {
     struct orders *o = r->ctx;
-    struct arc_principal who;
-    if (!identify(r, &who))
-        return;
     char status[ORDER_STATUS_MAX + 1];
-    enum cancel_result res = CANCEL_NOT_FOUND;
-    enum arc_err e = store_order_cancel(o->db, r->params[0].i, who.user_id, is_admin(&who),
-                                        &r->trace, status, &res, &o->scratch);
-    if (e == ARC_OK && res == CANCEL_NOT_FOUND)
+    enum action_result res = ACTION_NOT_FOUND;
+    enum arc_err e = store_order_act(o->db, a, status, &res, &o->scratch);
+    if (e == ARC_OK && res == ACTION_NOT_FOUND)
         e = ARC_NOT_FOUND;
     if (e != ARC_OK) {
         arc_respond_lookup(r, e, "order not found");
         return;
     }
-    if (res == CANCEL_INVALID) {
+    if (res == ACTION_INVALID) {
+        static const char *const verbs[] = {[ACTION_CANCEL] = "cancelled",
+                                            [ACTION_SHIP] = "shipped",
+                                            [ACTION_DELIVER] = "delivered"};
         char msg[96];
-        snprintf(msg, sizeof msg, "an order in status %s cannot be cancelled", status);
+        snprintf(msg, sizeof msg, "an order in status %s cannot be %s", status, verbs[a->what]);
         json_object *err = json_object_new_object(), *doc = json_object_new_object();
         json_object_object_add(err, "code", json_object_new_string("invalid_transition"));
         json_object_object_add(err, "message", json_object_new_string(msg));
@@ -573,7 +574,7 @@ handle_order_cancel(arc_req *r)
         arc_respond_json(r, 409, doc);
         return;
     }
-    e = store_order_get(o->db, r->params[0].i, &o->order);
+    e = store_order_get(o->db, a->order_id, &o->order);
     if (e != ARC_OK) {
         arc_respond_failure(r, e);
         return;
@@ -582,4 +583,63 @@ handle_order_cancel(arc_req *r)
     order_render(&o->order, &o->out);
     arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_raw(r, 200, NULL, o->out.ptr, o->out.len);
+}
+
+void
+handle_order_cancel(arc_req *r)
+{
+    struct arc_principal who;
+    if (!identify(r, &who))
+        return;
+    const struct action a = {.what = ACTION_CANCEL,
+                             .order_id = r->params[0].i,
+                             .user_id = who.user_id,
+                             .admin = is_admin(&who),
+                             .trace = &r->trace};
+    respond_action(r, &a);
+}
+
+/* {"carrier","tracking_number"}: single-line text of 1..64 characters. */
+void
+handle_order_ship(arc_req *r)
+{
+    struct orders *o = r->ctx;
+    json_object *body, *fields = NULL;
+    if (arc_auth_require_admin(r, &o->auth, NULL) != 0 || arc_req_read_json(r, &body) != 0)
+        return;
+    const char *carrier = NULL, *tracking = NULL;
+    size_t carrier_len = 0, tracking_len = 0;
+    (void)arc_json_string(body, "carrier", ARC_REQUIRED, 1, SHIPMENT_TEXT_MAX, &carrier,
+                          &carrier_len, &fields);
+    (void)arc_json_string(body, "tracking_number", ARC_REQUIRED, 1, SHIPMENT_TEXT_MAX, &tracking,
+                          &tracking_len, &fields);
+    if (fields != NULL) {
+        json_object_put(body);
+        arc_respond_invalid(r, fields);
+        return;
+    }
+    char c[SHIPMENT_TEXT_MAX * 4 + 1], t[SHIPMENT_TEXT_MAX * 4 + 1];
+    memcpy(c, carrier, carrier_len);
+    c[carrier_len] = '\0';
+    memcpy(t, tracking, tracking_len);
+    t[tracking_len] = '\0';
+    json_object_put(body);
+    const struct action a = {.what = ACTION_SHIP,
+                             .order_id = r->params[0].i,
+                             .admin = true,
+                             .carrier = c,
+                             .tracking_number = t,
+                             .trace = &r->trace};
+    respond_action(r, &a);
+}
+
+void
+handle_order_deliver(arc_req *r)
+{
+    struct orders *o = r->ctx;
+    if (arc_auth_require_admin(r, &o->auth, NULL) != 0)
+        return;
+    const struct action a = {
+        .what = ACTION_DELIVER, .order_id = r->params[0].i, .admin = true, .trace = &r->trace};
+    respond_action(r, &a);
 }

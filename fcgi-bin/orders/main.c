@@ -13,8 +13,10 @@
 #include <arcade/server.h>
 
 /* Without arguments: a FastCGI responder. `arcade-orders relay`: the
- * service's outbox relay (relay.h); `arcade-orders consume`: the saga's
- * consumer of stock events (saga.c); both supervised like the pools. */
+ * service's outbox relay (relay.h); `arcade-orders consume`: the consumer of
+ * the catalog's stock events, `consume-payments` of the payments' events
+ * (saga.c); `expire`: the expiry of unpaid orders (expire.c); all supervised
+ * like the pools. */
 static int
 daemon_main(struct orders *o, int argc, char **argv)
 {
@@ -27,10 +29,12 @@ daemon_main(struct orders *o, int argc, char **argv)
         status = arc_relay_main(&o->cfg);
     else if (argc == 2 && strcmp(argv[1], "consume") == 0)
         status = saga_consume_main(&o->cfg);
+    else if (argc == 2 && strcmp(argv[1], "consume-payments") == 0)
+        status = saga_payments_main(&o->cfg);
     else if (argc == 2 && strcmp(argv[1], "expire") == 0)
         status = expire_main(&o->cfg);
     else
-        fprintf(stderr, "usage: arcade-orders [relay|consume|expire]\n");
+        fprintf(stderr, "usage: arcade-orders [relay|consume|consume-payments|expire]\n");
     arc_log_close();
     return status;
 }

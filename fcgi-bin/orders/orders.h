@@ -74,8 +74,12 @@ struct order_line {
     int64_t line_total;
 };
 
-/* An order as stored (times as RFC 3339; expires_at "" while null;
- * rejected_lines "" or the JSON array of the catalog's short lines). */
+/* Carrier and tracking number of a shipment: 1..SHIPMENT_TEXT_MAX characters. */
+#define SHIPMENT_TEXT_MAX 64
+
+/* An order as stored (times as RFC 3339, "" while null; rejected_lines "" or
+ * the JSON array of the catalog's short lines; payment_id 0 until paid;
+ * carrier "" until shipped). */
 struct order {
     int64_t id, user_id;
     char status[ORDER_STATUS_MAX + 1];
@@ -85,6 +89,10 @@ struct order {
     char reason[ORDER_REASON_MAX + 1];
     char rejected_lines[8192];
     char created_at[ARC_TIME_LEN + 1], updated_at[ARC_TIME_LEN + 1], expires_at[ARC_TIME_LEN + 1];
+    int64_t payment_id, amount_refunded;
+    char paid_at[ARC_TIME_LEN + 1];
+    char carrier[SHIPMENT_TEXT_MAX * 4 + 1], tracking_number[SHIPMENT_TEXT_MAX * 4 + 1];
+    char shipped_at[ARC_TIME_LEN + 1], delivered_at[ARC_TIME_LEN + 1];
     struct order_line lines[CART_LINES_MAX];
     size_t nlines;
 };
@@ -124,7 +132,8 @@ void cart_render(const struct cart *c, const struct catalog_item *items, size_t 
 /* Appends the order document: {"id","status","items":[{"product_id","sku",
  * "name","unit_price","quantity","line_total"}],"total","currency",
  * "shipping_address","reason","rejected_lines","created_at","updated_at",
- * "expires_at"}. */
+ * "expires_at","payment_id","paid_at","amount_refunded","shipment"} with
+ * shipment null or {"carrier","tracking_number","shipped_at","delivered_at"}. */
 void order_render(const struct order *ord, arc_buf *out);
 
 /* --- The catalog (catalog.c) ----------------------------------------------- */
@@ -211,17 +220,54 @@ enum arc_err store_order_reserved(arc_db *db, int64_t order_id, int64_t ttl_s,
 enum arc_err store_order_rejected(arc_db *db, int64_t order_id, const char *lines,
                                   bool *applied) ARC_NODISCARD;
 
-enum cancel_result {
-    CANCEL_DONE,      /* cancelled now */
-    CANCEL_NOT_FOUND, /* unknown, or another user's (for a customer) */
-    CANCEL_INVALID,   /* its status (in status) allows no cancel */
+/* What a customer or an admin asks of an order (POST /orders/{id}/cancel,
+ * /ship, /deliver). */
+enum order_action { ACTION_CANCEL, ACTION_SHIP, ACTION_DELIVER };
+struct action {
+    enum order_action what;
+    int64_t order_id;
+    int64_t user_id; /* the caller's (0: the operator key) */
+    bool admin;      /* any order; the timeline's actor "admin", else "customer" */
+    const char *carrier, *tracking_number; /* ACTION_SHIP */
+    const struct arc_trace *trace;
 };
-/* Cancels order_id for user_id (an admin: any order; the reason and the
- * timeline's actor are "admin", else "customer"), in one transaction with
- * the order's row locked: cancelled and order.cancelled in the outbox. */
-enum arc_err store_order_cancel(arc_db *db, int64_t order_id, int64_t user_id, bool admin,
-                                const struct arc_trace *trace, char status[ORDER_STATUS_MAX + 1],
-                                enum cancel_result *res, arc_buf *scratch) ARC_NODISCARD;
+enum action_result {
+    ACTION_DONE,      /* done now */
+    ACTION_NOT_FOUND, /* unknown, or another user's (for a customer) */
+    ACTION_INVALID,   /* its status (in status) allows no such transition */
+};
+/* In one transaction with the order's row locked, the transition the
+ * order's status allows (cancel: pending, awaiting_payment or paid to
+ * cancelled; ship: paid to shipped; deliver: shipped to delivered), its
+ * timeline row and its event (order.cancelled, order.shipped,
+ * order.delivered) in the outbox. */
+enum arc_err store_order_act(arc_db *db, const struct action *a, char status[ORDER_STATUS_MAX + 1],
+                             enum action_result *res, arc_buf *scratch) ARC_NODISCARD;
+
+/* The payments' events (saga.c), inside the consumer's transaction. */
+enum payment_effect {
+    PAYMENT_APPLIED,   /* the order moved (or its refunds were recorded) */
+    PAYMENT_NO_EFFECT, /* a duplicate, or an order in a status it does not move */
+    PAYMENT_TOO_EARLY, /* the order is still pending: try again later */
+    PAYMENT_MISMATCH,  /* unknown order, or another amount or currency than the order's */
+};
+/* payment.succeeded: awaiting_payment -> paid when amount and currency are
+ * the order's, with order.paid in the outbox. */
+enum arc_err store_order_paid(arc_db *db, int64_t order_id, int64_t payment_id, int64_t amount,
+                              const char *currency, const struct arc_trace *trace,
+                              enum payment_effect *fx, arc_buf *scratch) ARC_NODISCARD;
+/* payment.failed: a timeline row (awaiting_payment, reason payment_failed)
+ * for an order still awaiting payment; nothing else. */
+enum arc_err store_order_payment_failed(arc_db *db, int64_t order_id,
+                                        enum payment_effect *fx) ARC_NODISCARD;
+/* payment.refunded: refunded, the payments' running total of refunds of
+ * the order's payment payment_id (other payments: no effect). The total only
+ * grows; once it is the whole amount a paid, cancelled, shipped or delivered
+ * order becomes refunded (a paid one with order.cancelled, reason refunded,
+ * in the outbox: its units go back). */
+enum arc_err store_order_refunded(arc_db *db, int64_t order_id, int64_t payment_id,
+                                  int64_t refunded, const struct arc_trace *trace,
+                                  enum payment_effect *fx, arc_buf *scratch) ARC_NODISCARD;
 
 /* Expiry (expire.c): `arcade-orders expire`. Ids of at most EXPIRE_BATCH
  * awaiting_payment orders past expires_at, oldest first; and one of them
@@ -233,8 +279,10 @@ enum arc_err store_order_expire(arc_db *db, int64_t order_id, bool *applied,
                                 arc_buf *scratch) ARC_NODISCARD;
 int expire_main(const struct arc_config *cfg);
 
-/* The saga (saga.c): `arcade-orders consume`. */
+/* The sagas (saga.c): `arcade-orders consume` (the catalog's answers) and
+ * `arcade-orders consume-payments` (the payments' events). */
 int saga_consume_main(const struct arc_config *cfg);
+int saga_payments_main(const struct arc_config *cfg);
 
 /* --- Handlers (handlers.c) and routes (routes.c) -------------------------- */
 
@@ -247,6 +295,8 @@ void handle_order_list(arc_req *r);
 void handle_order_get(arc_req *r);
 void handle_order_timeline(arc_req *r);
 void handle_order_cancel(arc_req *r);
+void handle_order_ship(arc_req *r);
+void handle_order_deliver(arc_req *r);
 void handle_health(arc_req *r);
 
 extern const struct arc_route orders_routes[];

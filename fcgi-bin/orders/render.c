@@ -104,5 +104,19 @@ order_render(const struct order *ord, arc_buf *out)
     arc_buf_append_json_member(out, ",\"created_at\":", view(ord->created_at));
     arc_buf_append_json_member(out, ",\"updated_at\":", view(ord->updated_at));
     time_or_null(out, ",\"expires_at\":", ord->expires_at);
-    arc_buf_append_char(out, '}');
+    if (ord->payment_id > 0)
+        arc_buf_printf(out, ",\"payment_id\":%lld", (long long)ord->payment_id);
+    else
+        arc_buf_append_str(out, ",\"payment_id\":null");
+    time_or_null(out, ",\"paid_at\":", ord->paid_at);
+    arc_buf_printf(out, ",\"amount_refunded\":%lld", (long long)ord->amount_refunded);
+    if (ord->carrier[0] == '\0') {
+        arc_buf_append_str(out, ",\"shipment\":null}");
+        return;
+    }
+    arc_buf_append_json_member(out, ",\"shipment\":{\"carrier\":", view(ord->carrier));
+    arc_buf_append_json_member(out, ",\"tracking_number\":", view(ord->tracking_number));
+    time_or_null(out, ",\"shipped_at\":", ord->shipped_at);
+    time_or_null(out, ",\"delivered_at\":", ord->delivered_at);
+    arc_buf_append_str(out, "}}");
 }

@@ -15,6 +15,8 @@ const struct arc_route orders_routes[] = {
     {ARC_GET, "/api/v1/orders/{id}", handle_order_get, 0},
     {ARC_GET, "/api/v1/orders/{id}/timeline", handle_order_timeline, 0},
     {ARC_POST, "/api/v1/orders/{id}/cancel", handle_order_cancel, 0},
+    {ARC_POST, "/api/v1/orders/{id}/ship", handle_order_ship, 0},
+    {ARC_POST, "/api/v1/orders/{id}/deliver", handle_order_deliver, 0},
     {ARC_GET, "/health/orders", handle_health, 0},
 };
 const size_t orders_nroutes = ARC_ARRAY_LEN(orders_routes);

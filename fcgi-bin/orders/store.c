@@ -13,6 +13,19 @@
 #define TS(col)                                                                                    \
     "CONCAT(DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.'), LPAD(MICROSECOND(" col                     \
     ") DIV 1000, 3, '0'), 'Z')"
+/* The same, '' for NULL. */
+#define TS_OR_EMPTY(col) "COALESCE(" TS(col) ", '')"
+
+/* An order's columns as on_order_row reads them. */
+/* clang-format off */
+#define ORDER_COLUMNS                                                                 \
+    "id, user_id, status, currency, total, shipping_address, COALESCE(reason, ''), " \
+    "COALESCE(rejected_lines, ''), " TS("created_at") ", " TS("updated_at") ", "     \
+    TS_OR_EMPTY("expires_at") ", COALESCE(payment_id, 0), " TS_OR_EMPTY("paid_at")   \
+    ", amount_refunded, COALESCE(carrier, ''), COALESCE(tracking_number, ''), "      \
+    TS_OR_EMPTY("shipped_at") ", " TS_OR_EMPTY("delivered_at")
+/* clang-format on */
+#define ORDER_NCOLUMNS 18
 
 enum {
     ST_CART_LINES,
@@ -40,6 +53,12 @@ enum {
     ST_ORDER_REJECTED,
     ST_ORDER_LOCK,
     ST_ORDER_CANCEL,
+    ST_ORDER_SHIP,
+    ST_ORDER_DELIVER,
+    ST_ORDER_PAY_LOCK,
+    ST_ORDER_PAID,
+    ST_ORDER_REFUNDS,
+    ST_ORDER_REFUNDED,
     ST_ORDER_EXPIRED,
     ST_ORDER_EXPIRE,
     ST_OUTBOX_ADD,
@@ -94,11 +113,7 @@ const char *const orders_sql[] = {
     /* Only the line as it was priced: one changed or added meanwhile stays. */
     [ST_CART_LINE_BOUGHT] = "DELETE FROM cart_items WHERE user_id = ? AND product_id = ? "
                             "AND quantity = ?",
-    [ST_ORDER_GET] =
-        "SELECT id, user_id, status, currency, total, shipping_address, "
-        "COALESCE(reason, ''), COALESCE(rejected_lines, ''), " TS("created_at") ", " TS(
-            "updated_at") ", COALESCE(" TS("expires_at") ", '') "
-                                                         "FROM orders WHERE id = ?",
+    [ST_ORDER_GET] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ?",
     [ST_ORDER_ITEMS] = "SELECT product_id, sku, name, unit_price, quantity, line_total "
                        "FROM order_items WHERE order_id = ? ORDER BY line_no",
     [ST_ORDER_LIST] =
@@ -117,8 +132,23 @@ const char *const orders_sql[] = {
                           "rejected_lines = ?, updated_at = CURRENT_TIMESTAMP(3) "
                           "WHERE id = ? AND status = 'pending'",
     [ST_ORDER_LOCK] = "SELECT user_id, status FROM orders WHERE id = ? FOR UPDATE",
+    /* The transitions a request asks for run under ST_ORDER_LOCK. */
     [ST_ORDER_CANCEL] = "UPDATE orders SET status = 'cancelled', reason = ?, "
                         "updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
+    [ST_ORDER_SHIP] = "UPDATE orders SET status = 'shipped', carrier = ?, tracking_number = ?, "
+                      "shipped_at = CURRENT_TIMESTAMP(3), updated_at = CURRENT_TIMESTAMP(3) "
+                      "WHERE id = ?",
+    [ST_ORDER_DELIVER] = "UPDATE orders SET status = 'delivered', delivered_at = "
+                         "CURRENT_TIMESTAMP(3), updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
+    /* The payments' events: the order's row locked, then what its state allows. */
+    [ST_ORDER_PAY_LOCK] = "SELECT status, currency, total, COALESCE(payment_id, 0), "
+                          "amount_refunded FROM orders WHERE id = ? FOR UPDATE",
+    [ST_ORDER_PAID] = "UPDATE orders SET status = 'paid', payment_id = ?, paid_at = "
+                      "CURRENT_TIMESTAMP(3), updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
+    [ST_ORDER_REFUNDS] = "UPDATE orders SET amount_refunded = ?, updated_at = "
+                         "CURRENT_TIMESTAMP(3) WHERE id = ?",
+    [ST_ORDER_REFUNDED] = "UPDATE orders SET status = 'refunded', reason = 'refunded', "
+                          "updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
     /* Uses ix_orders_status (status, expires_at). */
     [ST_ORDER_EXPIRED] = "SELECT id FROM orders WHERE status = 'awaiting_payment' "
                          "AND expires_at <= CURRENT_TIMESTAMP(3) ORDER BY expires_at LIMIT 100",
@@ -364,6 +394,13 @@ on_order_row(void *ud, const struct arc_db_col *c, size_t ncols)
     arc_db_col_copy(o->created_at, sizeof o->created_at, &c[8]);
     arc_db_col_copy(o->updated_at, sizeof o->updated_at, &c[9]);
     arc_db_col_copy(o->expires_at, sizeof o->expires_at, &c[10]);
+    o->payment_id = c[11].i;
+    arc_db_col_copy(o->paid_at, sizeof o->paid_at, &c[12]);
+    o->amount_refunded = c[13].i;
+    arc_db_col_copy(o->carrier, sizeof o->carrier, &c[14]);
+    arc_db_col_copy(o->tracking_number, sizeof o->tracking_number, &c[15]);
+    arc_db_col_copy(o->shipped_at, sizeof o->shipped_at, &c[16]);
+    arc_db_col_copy(o->delivered_at, sizeof o->delivered_at, &c[17]);
     return 0;
 }
 
@@ -387,17 +424,19 @@ on_item_row(void *ud, const struct arc_db_col *c, size_t ncols)
 enum arc_err
 store_order_get(arc_db *db, int64_t id, struct order *ord)
 {
-    static const enum arc_db_type types[] = {ARC_DB_INT, ARC_DB_INT, ARC_DB_STR, ARC_DB_STR,
-                                             ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR,
-                                             ARC_DB_STR, ARC_DB_STR, ARC_DB_STR};
+    static const enum arc_db_type types[ORDER_NCOLUMNS] = {
+        ARC_DB_INT, ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_STR,
+        ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_INT,
+        ARC_DB_STR, ARC_DB_INT, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR, ARC_DB_STR};
     static const enum arc_db_type itypes[] = {ARC_DB_INT, ARC_DB_STR, ARC_DB_STR,
                                               ARC_DB_INT, ARC_DB_INT, ARC_DB_INT};
-    struct arc_db_col cols[11], icols[6];
-    arc_db_cols_init(cols, types, 11);
+    struct arc_db_col cols[ORDER_NCOLUMNS], icols[6];
+    arc_db_cols_init(cols, types, ORDER_NCOLUMNS);
     arc_db_cols_init(icols, itypes, 6);
     struct arc_db_param p[] = {ARC_DB_P_INT(id)};
     ord->nlines = 0;
-    enum arc_err e = arc_db_query_row(db, ST_ORDER_GET, p, 1, cols, 11, on_order_row, ord);
+    enum arc_err e =
+        arc_db_query_row(db, ST_ORDER_GET, p, 1, cols, ORDER_NCOLUMNS, on_order_row, ord);
     if (e != ARC_OK)
         return e;
     return arc_db_query(db, ST_ORDER_ITEMS, p, 1, icols, 6, on_item_row, ord, NULL);
@@ -418,6 +457,38 @@ timeline_add(arc_db *db, int64_t order_id, const char *status, const char *actor
     return arc_db_exec(db, ST_TIMELINE_ADD, p, 4, NULL, NULL);
 }
 
+/* ---- events of an order ------------------------------------------------------------ */
+
+/* Writes an order.* event of order_id with data (a JSON object) into the
+ * outbox. */
+static enum arc_err
+order_event(arc_db *db, const char *type, int64_t order_id, const char *data, size_t len,
+            const struct arc_trace *trace, arc_buf *scratch)
+{
+    char key[32];
+    snprintf(key, sizeof key, "order:%lld", (long long)order_id);
+    const struct arc_event ev = {
+        .type = type,
+        .source = "orders",
+        .key = key,
+        .version = 1,
+        .data = {data, len},
+        .trace = trace,
+    };
+    return arc_outbox_add(db, ST_OUTBOX_ADD, &ev, scratch);
+}
+
+/* order.cancelled {"order_id","reason"}: reason one of the fixed words. */
+static enum arc_err
+order_cancelled_event(arc_db *db, int64_t order_id, const char *reason,
+                      const struct arc_trace *trace, arc_buf *scratch)
+{
+    char data[128];
+    int n = snprintf(data, sizeof data, "{\"order_id\":%lld,\"reason\":\"%s\"}",
+                     (long long)order_id, reason);
+    return order_event(db, "order.cancelled", order_id, data, (size_t)n, trace, scratch);
+}
+
 static enum arc_err
 order_created_event(arc_db *db, const struct checkout *c, int64_t order_id, arc_buf *scratch)
 {
@@ -431,17 +502,8 @@ order_created_event(arc_db *db, const struct checkout *c, int64_t order_id, arc_
         arc_buf_printf(&data, "%s{\"product_id\":%lld,\"quantity\":%lld}", i ? "," : "",
                        (long long)c->lines[i].product_id, (long long)c->lines[i].quantity);
     arc_buf_append_str(&data, "]}");
-    char key[32];
-    snprintf(key, sizeof key, "order:%lld", (long long)order_id);
-    const struct arc_event ev = {
-        .type = "order.created",
-        .source = "orders",
-        .key = key,
-        .version = 1,
-        .data = {data.ptr, data.len},
-        .trace = c->trace,
-    };
-    enum arc_err e = arc_outbox_add(db, ST_OUTBOX_ADD, &ev, scratch);
+    enum arc_err e =
+        order_event(db, "order.created", order_id, data.ptr, data.len, c->trace, scratch);
     arc_buf_cleanup(&data);
     return e;
 }
@@ -597,92 +659,250 @@ store_order_rejected(arc_db *db, int64_t order_id, const char *lines, bool *appl
     return transition(db, ST_ORDER_REJECTED, p, 2, order_id, "rejected", "out_of_stock", applied);
 }
 
-/* ---- cancel ------------------------------------------------------------------------ */
+/* ---- what a request asks: cancel, ship, deliver ------------------------------------ */
 
-struct cancel_tx {
-    int64_t order_id, user_id; /* user_id 0: an admin, any order */
-    const char *actor;
-    const struct arc_trace *trace;
+struct action_tx {
+    const struct action *a;
     char *status; /* [ORDER_STATUS_MAX + 1]: the order's status when refused */
-    enum cancel_result *res;
+    enum action_result *res;
     arc_buf *scratch;
 };
 
-static enum arc_err order_cancelled_event(arc_db *db, int64_t order_id, const char *reason,
-                                          const struct arc_trace *trace, arc_buf *scratch);
+/* The statuses each action leaves (NULL-terminated). */
+static const char *const *
+action_from(enum order_action what)
+{
+    static const char *const cancel[] = {"pending", "awaiting_payment", "paid", NULL};
+    static const char *const ship[] = {"paid", NULL};
+    static const char *const deliver[] = {"shipped", NULL};
+    switch (what) {
+    case ACTION_CANCEL:
+        return cancel;
+    case ACTION_SHIP:
+        return ship;
+    case ACTION_DELIVER:
+        return deliver;
+    }
+    return deliver + 1;
+}
 
 static int
 on_lock(void *ud, const struct arc_db_col *c, size_t ncols)
 {
     (void)ncols;
-    struct cancel_tx *a = ud;
-    if (a->user_id != 0 && c[0].i != a->user_id)
-        *a->res = CANCEL_NOT_FOUND;
-    arc_db_col_copy(a->status, ORDER_STATUS_MAX + 1, &c[1]);
+    struct action_tx *t = ud;
+    if (!t->a->admin && c[0].i != t->a->user_id)
+        *t->res = ACTION_NOT_FOUND;
+    arc_db_col_copy(t->status, ORDER_STATUS_MAX + 1, &c[1]);
     return 0;
 }
 
-/* The order's row locked, then the transition its status allows: from
- * pending, awaiting_payment or paid to cancelled, with its timeline row and
- * order.cancelled in the outbox. */
+/* The action's UPDATE, timeline row and event, the order's row locked. */
 static enum arc_err
-cancel_once(arc_db *db, void *ud)
+act(arc_db *db, const struct action *a, arc_buf *scratch)
 {
-    struct cancel_tx *a = ud;
+    const char *actor = a->admin ? "admin" : "customer";
+    enum arc_err e;
+    switch (a->what) {
+    case ACTION_CANCEL: {
+        struct arc_db_param p[] = {ARC_DB_P_STR(actor), ARC_DB_P_INT(a->order_id)};
+        e = arc_db_exec(db, ST_ORDER_CANCEL, p, 2, NULL, NULL);
+        if (e == ARC_OK)
+            e = timeline_add(db, a->order_id, "cancelled", actor, actor);
+        if (e == ARC_OK)
+            e = order_cancelled_event(db, a->order_id, actor, a->trace, scratch);
+        return e;
+    }
+    case ACTION_SHIP: {
+        struct arc_db_param p[] = {ARC_DB_P_STR(a->carrier), ARC_DB_P_STR(a->tracking_number),
+                                   ARC_DB_P_INT(a->order_id)};
+        e = arc_db_exec(db, ST_ORDER_SHIP, p, 3, NULL, NULL);
+        if (e == ARC_OK)
+            e = timeline_add(db, a->order_id, "shipped", actor, NULL);
+        if (e != ARC_OK)
+            return e;
+        arc_buf data;
+        arc_buf_init(&data);
+        arc_buf_printf(&data, "{\"order_id\":%lld", (long long)a->order_id);
+        arc_buf_append_str(&data, ",\"carrier\":");
+        arc_buf_append_json_string(&data, a->carrier, strlen(a->carrier));
+        arc_buf_append_str(&data, ",\"tracking_number\":");
+        arc_buf_append_json_string(&data, a->tracking_number, strlen(a->tracking_number));
+        arc_buf_append_char(&data, '}');
+        e = order_event(db, "order.shipped", a->order_id, data.ptr, data.len, a->trace, scratch);
+        arc_buf_cleanup(&data);
+        return e;
+    }
+    case ACTION_DELIVER: {
+        struct arc_db_param p[] = {ARC_DB_P_INT(a->order_id)};
+        e = arc_db_exec(db, ST_ORDER_DELIVER, p, 1, NULL, NULL);
+        if (e == ARC_OK)
+            e = timeline_add(db, a->order_id, "delivered", actor, NULL);
+        if (e != ARC_OK)
+            return e;
+        char data[64];
+        int n = snprintf(data, sizeof data, "{\"order_id\":%lld}", (long long)a->order_id);
+        return order_event(db, "order.delivered", a->order_id, data, (size_t)n, a->trace, scratch);
+    }
+    }
+    return ARC_INTERNAL;
+}
+
+static enum arc_err
+act_once(arc_db *db, void *ud)
+{
+    struct action_tx *t = ud;
     static const enum arc_db_type types[] = {ARC_DB_INT, ARC_DB_STR};
     struct arc_db_col cols[2];
     arc_db_cols_init(cols, types, 2);
-    struct arc_db_param p[] = {ARC_DB_P_INT(a->order_id)};
-    *a->res = CANCEL_DONE;
-    a->status[0] = '\0';
-    enum arc_err e = arc_db_query_row(db, ST_ORDER_LOCK, p, 1, cols, 2, on_lock, a);
+    struct arc_db_param p[] = {ARC_DB_P_INT(t->a->order_id)};
+    *t->res = ACTION_DONE;
+    t->status[0] = '\0';
+    enum arc_err e = arc_db_query_row(db, ST_ORDER_LOCK, p, 1, cols, 2, on_lock, t);
     if (e == ARC_NOT_FOUND)
-        *a->res = CANCEL_NOT_FOUND;
-    if (e == ARC_NOT_FOUND || *a->res == CANCEL_NOT_FOUND)
+        *t->res = ACTION_NOT_FOUND;
+    if (e == ARC_NOT_FOUND || *t->res == ACTION_NOT_FOUND)
         return ARC_OK;
     if (e != ARC_OK)
         return e;
-    if (strcmp(a->status, "pending") != 0 && strcmp(a->status, "awaiting_payment") != 0 &&
-        strcmp(a->status, "paid") != 0) {
-        *a->res = CANCEL_INVALID;
-        return ARC_OK;
-    }
-    struct arc_db_param c[] = {ARC_DB_P_STR(a->actor), ARC_DB_P_INT(a->order_id)};
-    e = arc_db_exec(db, ST_ORDER_CANCEL, c, 2, NULL, NULL);
-    if (e == ARC_OK)
-        e = timeline_add(db, a->order_id, "cancelled", a->actor, a->actor);
-    if (e != ARC_OK)
-        return e;
-    return order_cancelled_event(db, a->order_id, a->actor, a->trace, a->scratch);
-}
-
-static enum arc_err
-order_cancelled_event(arc_db *db, int64_t order_id, const char *reason,
-                      const struct arc_trace *trace, arc_buf *scratch)
-{
-    char data[128], key[32];
-    int n = snprintf(data, sizeof data, "{\"order_id\":%lld,\"reason\":\"%s\"}",
-                     (long long)order_id, reason);
-    snprintf(key, sizeof key, "order:%lld", (long long)order_id);
-    const struct arc_event ev = {
-        .type = "order.cancelled",
-        .source = "orders",
-        .key = key,
-        .version = 1,
-        .data = {data, (size_t)n},
-        .trace = trace,
-    };
-    return arc_outbox_add(db, ST_OUTBOX_ADD, &ev, scratch);
+    for (const char *const *from = action_from(t->a->what); *from != NULL; from++)
+        if (strcmp(t->status, *from) == 0)
+            return act(db, t->a, t->scratch);
+    *t->res = ACTION_INVALID;
+    return ARC_OK;
 }
 
 enum arc_err
-store_order_cancel(arc_db *db, int64_t order_id, int64_t user_id, bool admin,
-                   const struct arc_trace *trace, char status[ORDER_STATUS_MAX + 1],
-                   enum cancel_result *res, arc_buf *scratch)
+store_order_act(arc_db *db, const struct action *a, char status[ORDER_STATUS_MAX + 1],
+                enum action_result *res, arc_buf *scratch)
 {
-    struct cancel_tx a = {
-        order_id, admin ? 0 : user_id, admin ? "admin" : "customer", trace, status, res, scratch};
-    return arc_db_tx(db, "order cancel", cancel_once, &a);
+    struct action_tx t = {a, status, res, scratch};
+    return arc_db_tx(db, "order action", act_once, &t);
+}
+
+/* ---- the payments' events (saga.c, inside the consumer's transaction) ------------- */
+
+struct pay_row {
+    char status[ORDER_STATUS_MAX + 1];
+    char currency[ARC_CURRENCY_LEN + 1];
+    int64_t total, payment_id, refunded;
+};
+
+static int
+on_pay_row(void *ud, const struct arc_db_col *c, size_t ncols)
+{
+    (void)ncols;
+    struct pay_row *row = ud;
+    arc_db_col_copy(row->status, sizeof row->status, &c[0]);
+    arc_db_col_copy(row->currency, sizeof row->currency, &c[1]);
+    row->total = c[2].i;
+    row->payment_id = c[3].i;
+    row->refunded = c[4].i;
+    return 0;
+}
+
+/* The order's row, locked: ARC_NOT_FOUND when orders does not know it. */
+static enum arc_err
+pay_lock(arc_db *db, int64_t order_id, struct pay_row *row)
+{
+    static const enum arc_db_type types[] = {ARC_DB_STR, ARC_DB_STR, ARC_DB_INT, ARC_DB_INT,
+                                             ARC_DB_INT};
+    struct arc_db_col cols[5];
+    arc_db_cols_init(cols, types, 5);
+    struct arc_db_param p[] = {ARC_DB_P_INT(order_id)};
+    return arc_db_query_row(db, ST_ORDER_PAY_LOCK, p, 1, cols, 5, on_pay_row, row);
+}
+
+enum arc_err
+store_order_paid(arc_db *db, int64_t order_id, int64_t payment_id, int64_t amount,
+                 const char *currency, const struct arc_trace *trace, enum payment_effect *fx,
+                 arc_buf *scratch)
+{
+    struct pay_row row;
+    *fx = PAYMENT_NO_EFFECT;
+    enum arc_err e = pay_lock(db, order_id, &row);
+    if (e == ARC_NOT_FOUND) {
+        *fx = PAYMENT_MISMATCH;
+        return ARC_OK;
+    }
+    if (e != ARC_OK)
+        return e;
+    if (strcmp(row.status, "pending") == 0) {
+        *fx = PAYMENT_TOO_EARLY;
+        return ARC_OK;
+    }
+    if (strcmp(row.status, "awaiting_payment") != 0)
+        return ARC_OK;
+    if (amount != row.total || strcmp(currency, row.currency) != 0) {
+        *fx = PAYMENT_MISMATCH;
+        return ARC_OK;
+    }
+    struct arc_db_param p[] = {ARC_DB_P_INT(payment_id), ARC_DB_P_INT(order_id)};
+    e = arc_db_exec(db, ST_ORDER_PAID, p, 2, NULL, NULL);
+    if (e == ARC_OK)
+        e = timeline_add(db, order_id, "paid", "system", NULL);
+    if (e != ARC_OK)
+        return e;
+    char data[96];
+    int n = snprintf(data, sizeof data, "{\"order_id\":%lld,\"payment_id\":%lld}",
+                     (long long)order_id, (long long)payment_id);
+    e = order_event(db, "order.paid", order_id, data, (size_t)n, trace, scratch);
+    if (e == ARC_OK)
+        *fx = PAYMENT_APPLIED;
+    return e;
+}
+
+enum arc_err
+store_order_payment_failed(arc_db *db, int64_t order_id, enum payment_effect *fx)
+{
+    struct pay_row row;
+    *fx = PAYMENT_NO_EFFECT;
+    enum arc_err e = pay_lock(db, order_id, &row);
+    if (e == ARC_NOT_FOUND)
+        return ARC_OK;
+    if (e != ARC_OK || strcmp(row.status, "awaiting_payment") != 0)
+        return e;
+    e = timeline_add(db, order_id, "awaiting_payment", "system", "payment_failed");
+    if (e == ARC_OK)
+        *fx = PAYMENT_APPLIED;
+    return e;
+}
+
+enum arc_err
+store_order_refunded(arc_db *db, int64_t order_id, int64_t payment_id, int64_t refunded,
+                     const struct arc_trace *trace, enum payment_effect *fx, arc_buf *scratch)
+{
+    struct pay_row row;
+    *fx = PAYMENT_NO_EFFECT;
+    enum arc_err e = pay_lock(db, order_id, &row);
+    if (e == ARC_NOT_FOUND || (e == ARC_OK && row.payment_id != payment_id))
+        return ARC_OK; /* not the payment that paid the order: nothing of the order's */
+    if (e != ARC_OK)
+        return e;
+    if (refunded > row.total) {
+        *fx = PAYMENT_MISMATCH;
+        return ARC_OK;
+    }
+    if (refunded <= row.refunded)
+        return ARC_OK; /* an older total, or the same again */
+    struct arc_db_param p[] = {ARC_DB_P_INT(refunded), ARC_DB_P_INT(order_id)};
+    e = arc_db_exec(db, ST_ORDER_REFUNDS, p, 2, NULL, NULL);
+    if (e != ARC_OK)
+        return e;
+    *fx = PAYMENT_APPLIED;
+    bool was_paid = strcmp(row.status, "paid") == 0;
+    if (refunded < row.total ||
+        (!was_paid && strcmp(row.status, "cancelled") != 0 && strcmp(row.status, "shipped") != 0 &&
+         strcmp(row.status, "delivered") != 0))
+        return ARC_OK;
+    struct arc_db_param q[] = {ARC_DB_P_INT(order_id)};
+    e = arc_db_exec(db, ST_ORDER_REFUNDED, q, 1, NULL, NULL);
+    if (e == ARC_OK)
+        e = timeline_add(db, order_id, "refunded", "system", "refunded");
+    /* Refunded before it was cancelled or shipped: its units go back. */
+    if (e == ARC_OK && was_paid)
+        e = order_cancelled_event(db, order_id, "refunded", trace, scratch);
+    return e;
 }
 
 /* ---- expiry (expire.c) ------------------------------------------------------------ */

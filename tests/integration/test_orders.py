@@ -22,7 +22,8 @@ from test_fleet_events import children, manifest_daemons, multiwatch_pid
 ORDERS = API + "/orders"
 CART = API + "/cart"
 ORDER_FIELDS = {"id", "status", "items", "total", "currency", "shipping_address", "reason",
-                "rejected_lines", "created_at", "updated_at", "expires_at"}
+                "rejected_lines", "created_at", "updated_at", "expires_at", "payment_id",
+                "paid_at", "amount_refunded", "shipment"}
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 Test Street", "line2": "", "city": "Berlin",
            "postal_code": "10115", "country": "DE", "phone": "+49 30 123456"}
 
