@@ -256,6 +256,50 @@ idempotency_key_answers(void **state)
     assert_string_equal(arc_test_json_str(r, "error.code"), "cart_empty");
 }
 
+/* Ship and deliver: admin only, their bodies checked, an unknown order 404
+ * (the transitions themselves: tests/integration/test_order_lifecycle.py). */
+static void
+ship_and_deliver_refusals(void **state)
+{
+    (void)state;
+    ARC_TEST_NEED_SERVICE();
+    const char *const *h = ARC_TEST_HEADERS(customer(106));
+    const char *ship = "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD1\"}";
+    struct arc_test_response *r = arc_test_call("POST", "/api/v1/orders/1/ship", h, ship);
+    assert_int_equal(r->status, 403);
+    assert_string_equal(arc_test_json_str(r, "error.code"), "forbidden");
+    r = arc_test_call("POST", "/api/v1/orders/1/deliver", h, "{}");
+    assert_int_equal(r->status, 403);
+    r = arc_test_call("POST", "/api/v1/orders/1/ship", NULL, ship);
+    assert_int_equal(r->status, 401);
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{}", "carrier"},
+        {"{\"carrier\":\"DHL\"}", "tracking_number"},
+        {"{\"carrier\":\"\",\"tracking_number\":\"1\"}", "carrier"},
+        {"{\"carrier\":\"DHL\",\"tracking_number\":\"a\\tb\"}", "tracking_number"},
+        {"{\"carrier\":[],\"tracking_number\":\"1\"}", "carrier"},
+        {"{\"carrier\":\"DHL\",\"tracking_number\":"
+         "\"12345678901234567890123456789012345678901234567890123456789012345\"}",
+         "tracking_number"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = arc_test_call("POST", "/api/v1/orders/1/ship", ADMIN, bad[i].body);
+        assert_int_equal(r->status, 422);
+        assert_string_equal(arc_test_json_str(r, "error.code"), "validation_failed");
+        char path[64];
+        snprintf(path, sizeof path, "error.fields.%s", bad[i].field);
+        assert_non_null(arc_test_json_str(r, path));
+    }
+    r = arc_test_call("POST", "/api/v1/orders/1/ship", ADMIN, "{");
+    assert_int_equal(r->status, 400);
+    r = arc_test_call("POST", "/api/v1/orders/999999999999/ship", ADMIN, ship);
+    assert_int_equal(r->status, 404);
+    r = arc_test_call("POST", "/api/v1/orders/999999999999/deliver", ADMIN, NULL);
+    assert_int_equal(r->status, 404);
+}
+
 static void
 health_reports_the_catalog(void **state)
 {
@@ -285,6 +329,7 @@ main(int argc, char **argv)
         cmocka_unit_test(catalog_down_is_503_and_then_fast),
         cmocka_unit_test(checkout_refusals),
         cmocka_unit_test(idempotency_key_answers),
+        cmocka_unit_test(ship_and_deliver_refusals),
         cmocka_unit_test(health_reports_the_catalog),
     };
     return ARC_TEST_SERVICE_MAIN(argv[0], "orders",

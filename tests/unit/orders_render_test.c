@@ -1,7 +1,8 @@
 /*
  * orders_render_test.c - the cart as the API shows it (fcgi-bin/orders/render.c):
  * priced with the catalog's answer, lines the catalog does not know or that are
- * inactive, short or in another currency, and the empty cart.
+ * inactive, short or in another currency, and the empty cart; the order
+ * document, new and once paid, shipped and partly refunded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,6 +102,73 @@ unavailable_lines(void **state)
                 "\"count\":4,\"total\":70,\"currency\":\"EUR\"}");
 }
 
+static void
+assert_order(const struct order *o, const char *expect)
+{
+    arc_buf out = ARC_BUF_INIT;
+    order_render(o, &out);
+    arc_buf_append_char(&out, '\0');
+    assert_string_equal(out.ptr, expect);
+    arc_buf_cleanup(&out);
+}
+
+static const struct order new_order = {
+    .id = 7,
+    .user_id = 3,
+    .status = "pending",
+    .currency = "EUR",
+    .total = 2500,
+    .address = "{\"name\":\"Ada\"}",
+    .created_at = "2026-12-03T12:00:00.000Z",
+    .updated_at = "2026-12-03T12:00:00.000Z",
+    .lines = {{.product_id = 42,
+               .sku = "MUG-1",
+               .name = "Mug",
+               .unit_price = 1250,
+               .quantity = 2,
+               .line_total = 2500}},
+    .nlines = 1,
+};
+
+static void
+order_pending(void **state)
+{
+    (void)state;
+    assert_order(&new_order,
+                 "{\"id\":7,\"status\":\"pending\",\"items\":[{\"product_id\":42,\"sku\":"
+                 "\"MUG-1\",\"name\":\"Mug\",\"unit_price\":1250,\"quantity\":2,\"line_total\":"
+                 "2500}],\"total\":2500,\"currency\":\"EUR\",\"shipping_address\":{\"name\":"
+                 "\"Ada\"},\"reason\":null,\"rejected_lines\":null,\"created_at\":\"2026-12-"
+                 "03T12:00:00.000Z\",\"updated_at\":\"2026-12-03T12:00:00.000Z\",\"expires_at\":"
+                 "null,\"payment_id\":null,\"paid_at\":null,\"amount_refunded\":0,\"shipment\":"
+                 "null}");
+}
+
+static void
+order_shipped_and_partly_refunded(void **state)
+{
+    (void)state;
+    struct order o = new_order;
+    strcpy(o.status, "shipped");
+    strcpy(o.expires_at, "2026-12-03T12:15:00.000Z");
+    o.payment_id = 99;
+    strcpy(o.paid_at, "2026-12-03T12:01:00.000Z");
+    o.amount_refunded = 500;
+    strcpy(o.carrier, "DHL \"Express\"");
+    strcpy(o.tracking_number, "JJD 1");
+    strcpy(o.shipped_at, "2026-12-04T08:00:00.000Z");
+    assert_order(&o, "{\"id\":7,\"status\":\"shipped\",\"items\":[{\"product_id\":42,\"sku\":"
+                     "\"MUG-1\",\"name\":\"Mug\",\"unit_price\":1250,\"quantity\":2,"
+                     "\"line_total\":2500}],\"total\":2500,\"currency\":\"EUR\","
+                     "\"shipping_address\":{\"name\":\"Ada\"},\"reason\":null,"
+                     "\"rejected_lines\":null,\"created_at\":\"2026-12-03T12:00:00.000Z\","
+                     "\"updated_at\":\"2026-12-03T12:00:00.000Z\",\"expires_at\":"
+                     "\"2026-12-03T12:15:00.000Z\",\"payment_id\":99,\"paid_at\":"
+                     "\"2026-12-03T12:01:00.000Z\",\"amount_refunded\":500,\"shipment\":"
+                     "{\"carrier\":\"DHL \\\"Express\\\"\",\"tracking_number\":\"JJD 1\","
+                     "\"shipped_at\":\"2026-12-04T08:00:00.000Z\",\"delivered_at\":null}}");
+}
+
 int
 main(void)
 {
@@ -108,6 +176,8 @@ main(void)
         cmocka_unit_test(empty_cart),
         cmocka_unit_test(priced_lines),
         cmocka_unit_test(unavailable_lines),
+        cmocka_unit_test(order_pending),
+        cmocka_unit_test(order_shipped_and_partly_refunded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
