@@ -450,7 +450,25 @@ handle_order_get(arc_req *r)
     if (load_visible(r, &who) != 0)
         return;
     arc_buf_reset(&o->out);
-    order_render(&o->order, &o->out);
+    order_render(&o->order, false, &o->out);
+    arc_respond_header(r, "Cache-Control", "no-store");
+    arc_respond_raw(r, 200, NULL, o->out.ptr, o->out.len);
+}
+
+/* GET /internal/v1/orders/{id} (internal listener only: the payments
+ * service reads what an order costs and whose it is): the order with its
+ * user_id. */
+void
+handle_internal_order(arc_req *r)
+{
+    struct orders *o = r->ctx;
+    enum arc_err e = store_order_get(o->db, r->params[0].i, &o->order);
+    if (e != ARC_OK) {
+        arc_respond_lookup(r, e, "order not found");
+        return;
+    }
+    arc_buf_reset(&o->out);
+    order_render(&o->order, true, &o->out);
     arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_raw(r, 200, NULL, o->out.ptr, o->out.len);
 }
@@ -531,7 +549,7 @@ handle_order_list(arc_req *r)
         if (e == ARC_OK && shown++ > 0)
             arc_buf_append_char(&o->out, ',');
         if (e == ARC_OK)
-            order_render(&o->order, &o->out);
+            order_render(&o->order, false, &o->out);
     }
     if (e != ARC_OK) {
         arc_respond_failure(r, e);
@@ -580,7 +598,7 @@ respond_action(arc_req *r, const struct action *a)
         return;
     }
     arc_buf_reset(&o->out);
-    order_render(&o->order, &o->out);
+    order_render(&o->order, false, &o->out);
     arc_respond_header(r, "Cache-Control", "no-store");
     arc_respond_raw(r, 200, NULL, o->out.ptr, o->out.len);
 }

@@ -133,8 +133,9 @@ void cart_render(const struct cart *c, const struct catalog_item *items, size_t 
  * "name","unit_price","quantity","line_total"}],"total","currency",
  * "shipping_address","reason","rejected_lines","created_at","updated_at",
  * "expires_at","payment_id","paid_at","amount_refunded","shipment"} with
- * shipment null or {"carrier","tracking_number","shipped_at","delivered_at"}. */
-void order_render(const struct order *ord, arc_buf *out);
+ * shipment null or {"carrier","tracking_number","shipped_at","delivered_at"};
+ * internal (the internal listener's answer): "user_id" after "id". */
+void order_render(const struct order *ord, bool internal, arc_buf *out);
 
 /* --- The catalog (catalog.c) ----------------------------------------------- */
 
@@ -297,6 +298,7 @@ void handle_order_timeline(arc_req *r);
 void handle_order_cancel(arc_req *r);
 void handle_order_ship(arc_req *r);
 void handle_order_deliver(arc_req *r);
+void handle_internal_order(arc_req *r);
 void handle_health(arc_req *r);
 
 extern const struct arc_route orders_routes[];

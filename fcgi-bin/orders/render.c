@@ -79,9 +79,11 @@ time_or_null(arc_buf *out, const char *prefix, const char *t)
 }
 
 void
-order_render(const struct order *ord, arc_buf *out)
+order_render(const struct order *ord, bool internal, arc_buf *out)
 {
     arc_buf_printf(out, "{\"id\":%lld", (long long)ord->id);
+    if (internal)
+        arc_buf_printf(out, ",\"user_id\":%lld", (long long)ord->user_id);
     arc_buf_append_json_member(out, ",\"status\":", view(ord->status));
     arc_buf_append_str(out, ",\"items\":[");
     for (size_t i = 0; i < ord->nlines; i++) {

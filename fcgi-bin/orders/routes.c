@@ -17,6 +17,7 @@ const struct arc_route orders_routes[] = {
     {ARC_POST, "/api/v1/orders/{id}/cancel", handle_order_cancel, 0},
     {ARC_POST, "/api/v1/orders/{id}/ship", handle_order_ship, 0},
     {ARC_POST, "/api/v1/orders/{id}/deliver", handle_order_deliver, 0},
+    {ARC_GET, "/internal/v1/orders/{id}", handle_internal_order, ARC_ROUTE_INTERNAL},
     {ARC_GET, "/health/orders", handle_health, 0},
 };
 const size_t orders_nroutes = ARC_ARRAY_LEN(orders_routes);

@@ -542,7 +542,7 @@ create_once(arc_db *db, void *ud)
     if (e != ARC_OK)
         return e == ARC_NOT_FOUND ? ARC_INTERNAL : e;
     arc_buf_reset(a->out);
-    order_render(a->ord, a->out);
+    order_render(a->ord, false, a->out);
     struct arc_db_param dp[] = {
         ARC_DB_P_INT(201),        ARC_DB_P_INT(id),     ARC_DB_P_STRN(a->out->ptr, a->out->len),
         ARC_DB_P_INT(c->user_id), ARC_DB_P_STR(c->key), ARC_DB_P_STR(c->token)};

@@ -12,8 +12,8 @@ import os
 import signal
 import time
 
-from arcadetest import (RUN_ID, Amqp, admin_headers, create_product, get, new_admin, parallel,
-                        post, service_db, wait_until)
+from arcadetest import (RUN_ID, Amqp, admin_headers, create_product, get, internal_url, new_admin,
+                        parallel, post, service_db, wait_until)
 from test_fleet_events import children, multiwatch_pid
 from test_orders import ORDERS, OrdersCase, checkout, customers, inventory, items
 
@@ -194,6 +194,23 @@ class PaymentTest(LifecycleCase):
         self.assertEqual([e["data"] for e in self.order_events(o["id"], "order.shipped")],
                          [dict(shipment, order_id=o["id"])])
         self.assertEqual(inventory(p["id"])["sold"], 2, "shipping moves no stock")
+
+    def test_internal_read_for_the_payments_service(self):
+        """GET /internal/v1/orders/{id}: what an order costs and whose it is, on the
+        internal listener only."""
+        who = customers(1)[0]
+        p = create_product(price=333, on_hand=3)
+        o = self.reserved_order(who, [(p["id"], 3)])
+        path = "/internal/v1/orders/%d" % o["id"]
+        self.assertStatus(get(path, headers=admin_headers()), 404)
+        r = get(path, base=internal_url())
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json, dict(o, user_id=who.id))
+        self.assertEqual((r.json["total"], r.json["currency"]), (999, "EUR"))
+        self.assertError(get("/internal/v1/orders/9000000000000", base=internal_url()), 404,
+                         "not_found")
+        self.assertError(get("/internal/v1/orders/x", base=internal_url()), 400,
+                         "invalid_parameter")
 
     def test_ship_needs_a_paid_order(self):
         who = customers(1)[0]

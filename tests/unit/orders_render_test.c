@@ -103,10 +103,10 @@ unavailable_lines(void **state)
 }
 
 static void
-assert_order(const struct order *o, const char *expect)
+assert_order(const struct order *o, bool internal, const char *expect)
 {
     arc_buf out = ARC_BUF_INIT;
-    order_render(o, &out);
+    order_render(o, internal, &out);
     arc_buf_append_char(&out, '\0');
     assert_string_equal(out.ptr, expect);
     arc_buf_cleanup(&out);
@@ -134,7 +134,7 @@ static void
 order_pending(void **state)
 {
     (void)state;
-    assert_order(&new_order,
+    assert_order(&new_order, false,
                  "{\"id\":7,\"status\":\"pending\",\"items\":[{\"product_id\":42,\"sku\":"
                  "\"MUG-1\",\"name\":\"Mug\",\"unit_price\":1250,\"quantity\":2,\"line_total\":"
                  "2500}],\"total\":2500,\"currency\":\"EUR\",\"shipping_address\":{\"name\":"
@@ -157,16 +157,28 @@ order_shipped_and_partly_refunded(void **state)
     strcpy(o.carrier, "DHL \"Express\"");
     strcpy(o.tracking_number, "JJD 1");
     strcpy(o.shipped_at, "2026-12-04T08:00:00.000Z");
-    assert_order(&o, "{\"id\":7,\"status\":\"shipped\",\"items\":[{\"product_id\":42,\"sku\":"
-                     "\"MUG-1\",\"name\":\"Mug\",\"unit_price\":1250,\"quantity\":2,"
-                     "\"line_total\":2500}],\"total\":2500,\"currency\":\"EUR\","
-                     "\"shipping_address\":{\"name\":\"Ada\"},\"reason\":null,"
-                     "\"rejected_lines\":null,\"created_at\":\"2026-12-03T12:00:00.000Z\","
-                     "\"updated_at\":\"2026-12-03T12:00:00.000Z\",\"expires_at\":"
-                     "\"2026-12-03T12:15:00.000Z\",\"payment_id\":99,\"paid_at\":"
-                     "\"2026-12-03T12:01:00.000Z\",\"amount_refunded\":500,\"shipment\":"
-                     "{\"carrier\":\"DHL \\\"Express\\\"\",\"tracking_number\":\"JJD 1\","
-                     "\"shipped_at\":\"2026-12-04T08:00:00.000Z\",\"delivered_at\":null}}");
+    assert_order(&o, false,
+                 "{\"id\":7,\"status\":\"shipped\",\"items\":[{\"product_id\":42,\"sku\":"
+                 "\"MUG-1\",\"name\":\"Mug\",\"unit_price\":1250,\"quantity\":2,"
+                 "\"line_total\":2500}],\"total\":2500,\"currency\":\"EUR\","
+                 "\"shipping_address\":{\"name\":\"Ada\"},\"reason\":null,"
+                 "\"rejected_lines\":null,\"created_at\":\"2026-12-03T12:00:00.000Z\","
+                 "\"updated_at\":\"2026-12-03T12:00:00.000Z\",\"expires_at\":"
+                 "\"2026-12-03T12:15:00.000Z\",\"payment_id\":99,\"paid_at\":"
+                 "\"2026-12-03T12:01:00.000Z\",\"amount_refunded\":500,\"shipment\":"
+                 "{\"carrier\":\"DHL \\\"Express\\\"\",\"tracking_number\":\"JJD 1\","
+                 "\"shipped_at\":\"2026-12-04T08:00:00.000Z\",\"delivered_at\":null}}");
+}
+
+static void
+order_internal_has_its_owner(void **state)
+{
+    (void)state;
+    arc_buf out = ARC_BUF_INIT;
+    order_render(&new_order, true, &out);
+    arc_buf_append_char(&out, '\0');
+    assert_true(strncmp(out.ptr, "{\"id\":7,\"user_id\":3,\"status\":\"pending\",", 38) == 0);
+    arc_buf_cleanup(&out);
 }
 
 int
@@ -178,6 +190,7 @@ main(void)
         cmocka_unit_test(unavailable_lines),
         cmocka_unit_test(order_pending),
         cmocka_unit_test(order_shipped_and_partly_refunded),
+        cmocka_unit_test(order_internal_has_its_owner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
