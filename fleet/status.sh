@@ -108,7 +108,9 @@ cmd_status() {
         say "outbox     ${backlog:-no service has an outbox}"
     fi
     say "base URL   $ARCADE_BASE_URL"
-    say "users URL  ${ARCADE_USERS_URL:-} (internal)"
+    # What the services call each other at (ARCADE_USERS_URL, ARCADE_CATALOG_URL):
+    # the internal listener on one machine, each its own host once they are apart.
+    say "internal   catalog ${ARCADE_CATALOG_URL:-}, users ${ARCADE_USERS_URL:-}"
     say "admin key  $ARCADE_ADMIN_KEY"
     say "home       $AHOME"
     return "$rc"
