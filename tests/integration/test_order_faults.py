@@ -34,8 +34,9 @@ from test_fleet_events import children, manifest_daemons, multiwatch_pid
 from test_order_lifecycle import new_payment_id, publish
 from test_orders import ORDERS, OrdersCase, checkout, customers, items, key, orders_db
 
-STOCK = (6, 5, 4)  # on_hand of the products of one scenario
+STOCK = (9, 7, 6)  # on_hand of the products of one scenario
 WAVE1, WAVE2 = 16, 24  # buyers before the fault, and during it
+SPREAD = 3.0  # seconds over which wave 2, the payments and the cancels start
 
 
 def daemon_pid(name):
@@ -146,16 +147,20 @@ class FaultCase(OrdersCase):
                           % (who.id, timeout, outcome))
             time.sleep(0.3)
 
-    def burst(self, buyers, pids, rng, cancel_every=0):
-        """Every buyer checks out one or two lines of the products at once; every
-        cancel_every-th cancels its order right away (often while it is pending).
-        Returns the orders the clients were answered."""
-        bodies = []
+    def burst(self, buyers, pids, rng, cancel_every=0, spread=0.0):
+        """Every buyer checks out one or two lines of the products, all at once or
+        each after a random delay of up to spread seconds (so that a fault finds
+        checkouts and their events in flight); every cancel_every-th cancels its
+        order right away (often while it is pending). Returns the orders the
+        clients were answered."""
+        bodies, delays = [], []
         for _ in buyers:
             lines = rng.sample(pids, rng.choice((1, 1, 2)))
             bodies.append(items(*[(p, rng.choice((1, 1, 2))) for p in lines]))
+            delays.append(rng.uniform(0, spread))
 
         def go(i):
+            time.sleep(delays[i])
             o = self.buy(buyers[i], bodies[i])
             if o is not None and cancel_every and i % cancel_every == 0:
                 self.cancel(buyers[i], o["id"])
@@ -220,6 +225,7 @@ class FaultCase(OrdersCase):
         pids = [create_product(on_hand=n, price=100 * (i + 1))["id"]
                 for i, n in enumerate(STOCK)]
         sagacheck.baseline(pids)
+        self.pids = pids
         buyers = customers(WAVE1 + WAVE2)
         buyer_of = {}
         wave1 = self.burst(buyers[:WAVE1], pids, rng)
@@ -244,13 +250,15 @@ class FaultCase(OrdersCase):
         paid_ids = {}
 
         def payments_and_cancels():
-            for oid in to_pay:
-                paid_ids[oid] = self.pay(oid, st[oid][1])
-            for oid in to_cancel:
-                self.cancel(owner[oid], oid)
+            for oid in rng.sample(to_pay + to_cancel, len(to_pay) + len(to_cancel)):
+                time.sleep(SPREAD / (len(to_pay) + len(to_cancel)))
+                if oid in to_pay:
+                    paid_ids[oid] = self.pay(oid, st[oid][1])
+                else:
+                    self.cancel(owner[oid], oid)
         side = threading.Thread(target=self._collect(payments_and_cancels), daemon=True)
         side.start()
-        wave2 = self.burst(buyers[WAVE1:], pids, rng, cancel_every=5)
+        wave2 = self.burst(buyers[WAVE1:], pids, rng, cancel_every=5, spread=SPREAD)
         side.join(90)
         fault.wave2_sent.set()
         t.join(120)
@@ -291,7 +299,7 @@ class FaultCase(OrdersCase):
         self.assertEqual(twice, {}, "one checkout (one key) per buyer, one order at most")
         unseen = set(orders) - set(all_ids)
         self.assertEqual(unseen, set(), "orders no client was answered for")
-        self.summary(type(fault).__name__, orders)
+        self.summary("%s %s" % (type(fault).__name__, getattr(fault, "note", "")), orders)
         return orders
 
     def summary(self, what, orders):
@@ -335,13 +343,38 @@ class Fault:
         pass
 
 
+def busy_workers(pool):
+    """The pool's workers that are not waiting in accept(): handling a request."""
+    busy = []
+    for pid in children(multiwatch_pid(pool)):
+        try:
+            with open("/proc/%d/syscall" % pid, encoding="ascii") as f:
+                nr = f.read().split()[0]
+        except (OSError, IndexError):
+            continue
+        if nr not in ("43", "288"):  # accept, accept4 (x86-64)
+            busy.append(pid)
+    return busy
+
+
 class KillOrdersWorkers(Fault):
-    """Two orders workers SIGKILLed while the burst runs."""
+    """Two orders workers SIGKILLed while they handle a checkout (a worker not in
+    accept(); the oldest one when none is caught busy within 2 s)."""
 
     def during(self):
-        for delay in (0.3, 0.5):
+        self.note = []
+        for delay in (0.5, 0.5):
             time.sleep(delay)
-            arcade("svc", "kill-worker", "orders", timeout=30)
+            deadline = time.monotonic() + 2
+            victims = busy_workers("orders")
+            while not victims and time.monotonic() < deadline:
+                victims = busy_workers("orders")
+            if victims:
+                os.kill(victims[0], signal.SIGKILL)
+                self.note.append("busy")
+            else:
+                arcade("svc", "kill-worker", "orders", timeout=30)
+                self.note.append("idle")
 
 
 class KillDaemonMidStream(Fault):
@@ -367,6 +400,7 @@ class KillDaemonMidStream(Fault):
         while self.progress() < start + 3 and time.monotonic() < deadline:
             pass
         os.kill(self.victim, signal.SIGKILL)
+        self.note = [self.progress() - start]
         mw = multiwatch_pid(self.name)
         wait_until(lambda: children(mw) and self.victim not in children(mw), timeout=20,
                    message="multiwatch's next %s" % self.name)
@@ -388,12 +422,20 @@ class KillCatalogRelay(KillDaemonMidStream):
         return self.peak - n
 
 
-class RestartServer(Fault):
-    """`arcade svc restart <server>` as wave 2 starts."""
+class RestartServer(KillDaemonMidStream):
+    """`arcade svc restart <server>` mid-saga: the catalog consumer is paused
+    while wave 2, the payments and the cancels are sent (orders pending, order
+    events queued), resumed, and the server restarted as it works them off."""
+    name = "catalog-consume"
     server = None
 
     def during(self):
-        time.sleep(0.4)
+        try:
+            self.wave2_sent.wait(120)
+            time.sleep(1.0)
+            self.note = [len(sagacheck.pending(self.test.pids))]
+        finally:
+            os.kill(self.victim, signal.SIGCONT)
         arcade("svc", "restart", self.server, timeout=180)
 
 
@@ -430,8 +472,16 @@ class OrderFaultTest(FaultCase):
         who = customers(1)[0]
         k = key()
         body = items((pid, 1))
-        threading.Timer(0.05, lambda: arcade("svc", "kill-worker", "orders",
-                                             check=False, timeout=30)).start()
+        killed = []
+
+        def kill_busy():
+            deadline = time.monotonic() + 2
+            while not killed and time.monotonic() < deadline:
+                for pid in busy_workers("orders")[:1]:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+        killer = threading.Thread(target=kill_busy, daemon=True)
+        killer.start()
 
         def go(_):
             deadline = time.monotonic() + 40
@@ -453,6 +503,8 @@ class OrderFaultTest(FaultCase):
                     raise AssertionError("no 201 within 40 s")
                 time.sleep(0.2)
         got = parallel(go, range(20), workers=20)
+        killer.join(5)
+        self.assertTrue(killed, "no orders worker was caught handling a request")
         for g in got:
             if isinstance(g, Exception):
                 raise g
