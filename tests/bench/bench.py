@@ -363,8 +363,9 @@ def grow_catalog(home, n):
 def bench_search(base, home, arcade, wrk, rounds):
     """The search service over ARCADE_BENCH_SEARCH_PRODUCTS products: the bench
     catalog grown to that size and the read model rebuilt when rows were added
-    or it holds fewer; then wrk with a mix of queries in rounds, and the time
-    from a catalog write to its visibility in search."""
+    or it holds fewer; then wrk with a mix of queries in rounds. Returns the
+    arguments of bench_visibility (the time from a catalog write to its
+    visibility in search), which run() calls after the checkout."""
     n = search_products()
     print()
     added = grow_catalog(home, n)
@@ -941,9 +942,10 @@ def bench_checkout(base, home, log_path, prep, search, components):
     hits = mc1.get("get_hits", 0) - mc0.get("get_hits", 0)
     misses = mc1.get("get_misses", 0) - mc0.get("get_misses", 0)
     print("memcached during the checkout (every service's keys): %d gets, %.1f %% hits, "
-          "%d evictions, %d expired unfetched"
+          "%d evictions (%d of them never fetched), %d expired unfetched"
           % (hits + misses, 100.0 * hits / max(hits + misses, 1),
              mc1.get("evictions", 0) - mc0.get("evictions", 0),
+             mc1.get("evicted_unfetched", 0) - mc0.get("evicted_unfetched", 0),
              mc1.get("expired_unfetched", 0) - mc0.get("expired_unfetched", 0)))
     if not search:
         print("search: not in this fleet, no search under checkout")
