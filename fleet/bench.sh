@@ -13,9 +13,13 @@ cmd_bench() {
     local home=$BUILD/bench-fleet
     # shellcheck disable=SC2064
     trap "ARCADE_HOME='$home' ARCADE_BUILD_DIR='$BUILD' '$REPO/arcade' down >/dev/null || true" EXIT
-    # The login measurement sends far more than a client address may (ARCADE_LOGIN_RATE).
+    # The login measurement sends far more than a client address may
+    # (ARCADE_LOGIN_RATE), and the checkout signs up a customer per client
+    # (ARCADE_SIGNUP_RATE).
     ARCADE_HOME=$home ARCADE_BUILD_DIR=$BUILD ARCADE_HTTP_PORT=auto ARCADE_BENCH=1 \
-        ARCADE_LOGIN_RATE=${ARCADE_LOGIN_RATE:-1000000} ARCADE_SKIP_DEPS=1 "$REPO/arcade" up --no-build
+        ARCADE_LOGIN_RATE=${ARCADE_LOGIN_RATE:-1000000} \
+        ARCADE_SIGNUP_RATE=${ARCADE_SIGNUP_RATE:-1000000} ARCADE_SKIP_DEPS=1 \
+        "$REPO/arcade" up --no-build
     set_home "$home"
     load_env
     local base=$ARCADE_BASE_URL search=()
@@ -31,16 +35,21 @@ cmd_bench() {
     root_cnf >/dev/null
     svc_cnf catalog >/dev/null
     is_service search && search=(--search)
+    local rows=() row components=()
+    mapfile -t rows < <(bench_components)
+    for row in "${rows[@]}"; do components+=(--component "$row"); done
     ARCADE_BUILD_DIR=$BUILD python3 "$REPO/tests/bench/bench.py" --prog "$PROG" run \
-        --home "$AHOME" --arcade "$REPO/arcade" "${search[@]}"
-    bench_memory
+        --home "$AHOME" --arcade "$REPO/arcade" "${search[@]}" "${components[@]}"
+    mapfile -t rows < <(bench_components)
+    python3 "$REPO/tests/bench/bench.py" --prog "$PROG" memory "${rows[@]}"
     say "raw wrk output: $AHOME/bench.log"
 }
 
-# Resident memory of the bench fleet after the load, per component (the
-# processes of each: a pool's workers, a daemon's process, a server), printed
-# by bench.py from /proc.
-bench_memory() {
+# The bench fleet's components, one "name|pid pid ..." line each (the
+# processes of each: a pool's workers, a daemon's process, a server): bench.py
+# reads their CPU time during the checkout and, after the load, their
+# resident memory from /proc.
+bench_components() {
     local rows=() s p pids
     for s in $(services) floor; do
         p=$(pool_pid "$s") || continue
@@ -57,5 +66,5 @@ bench_memory() {
     p=$(memcached_pid) && rows+=("memcached|$p")
     p=$(mariadb_pid) && rows+=("mariadb|$p")
     p=$(rabbitmq_pid) && rows+=("rabbitmq|$p")
-    python3 "$REPO/tests/bench/bench.py" --prog "$PROG" memory "${rows[@]}"
+    printf '%s\n' "${rows[@]}"
 }

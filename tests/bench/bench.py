@@ -5,11 +5,13 @@ Python 3 standard library only. `./arcade bench` (fleet/bench.sh) prepares the
 bench fleet (build/bench-fleet: ARCADE_BENCH=1, the floor pool, the static copy
 of a product) and then runs
 
-  bench.py run --home HOME --arcade ARCADE [--search]
+  bench.py run --home HOME --arcade ARCADE [--search] [--component NAME|PIDS]...
       wrk in interleaved rounds against the catalog, the FastCGI floor and the
       static file; the authenticated read and the login rate; with --search,
-      the search mix over a grown catalog and the time from a catalog write to
-      its visibility in search. Raw wrk output goes to HOME/bench.log.
+      the search mix over a grown catalog; checkouts from 32 customers (with
+      --search, the search mix at rest and while they run; the components'
+      CPU time meanwhile); last the time from a catalog write to its
+      visibility in search. Raw wrk output goes to HOME/bench.log.
   bench.py memory NAME|PID PID... ...
       RSS and PSS of each component, read from /proc after the load.
 
@@ -18,11 +20,13 @@ environment (wrk scripts read ARCADE_BENCH_MAX_ID themselves).
 """
 
 import argparse
+import calendar
 import http.client
 import json
 import os
 import random
 import re
+import socket
 import statistics
 import string
 import subprocess
@@ -84,11 +88,12 @@ class Wrk:
         seconds = seconds or knob("ARCADE_BENCH_WARMUP", 3)
         self._wrk(self.args(script) + ["-d%ss" % seconds, url], env)
 
-    def run(self, url, script=None, connections=None, env=None):
+    def run(self, url, script=None, connections=None, env=None, seconds=None):
         """One measured run: [rps, p50_ms, p99_ms, requests, errors, cpu_us_per_req,
-        p95_ms] (p95 when the script prints "p95_us: N" in its done(), else 0)."""
+        p95_ms] (p95 when the script prints "p95_us: N" in its done(), else 0).
+        self.cpu_s is then the CPU time wrk itself used."""
         args = self.args(script, connections) + [
-            "-d%ss" % knob("ARCADE_BENCH_DURATION", 10), "--latency", url]
+            "-d%ss" % (seconds or knob("ARCADE_BENCH_DURATION", 10)), "--latency", url]
         s0 = proc_stat()
         text = self._wrk(args, env)
         s1 = proc_stat()
@@ -96,15 +101,19 @@ class Wrk:
             f.write(text if text.endswith("\n") else text + "\n")
         return parse_wrk(text, s0, s1)
 
-    @staticmethod
-    def _wrk(args, env):
+    def _wrk(self, args, env):
         full = dict(os.environ)
         full.update(env or {})
-        p = subprocess.run(args, env=full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           text=True, check=False)
+        p = subprocess.Popen(args, env=full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             text=True)
+        out = p.stdout.read()
+        p.stdout.close()
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu_s = usage.ru_utime + usage.ru_stime
         if p.returncode != 0:
             die("%s failed (status %d)" % (" ".join(args), p.returncode))
-        return p.stdout
+        return out
 
 
 def proc_stat():
@@ -354,8 +363,9 @@ def grow_catalog(home, n):
 def bench_search(base, home, arcade, wrk, rounds):
     """The search service over ARCADE_BENCH_SEARCH_PRODUCTS products: the bench
     catalog grown to that size and the read model rebuilt when rows were added
-    or it holds fewer; then wrk with a mix of queries in rounds, and the time
-    from a catalog write to its visibility in search."""
+    or it holds fewer; then wrk with a mix of queries in rounds. Returns the
+    arguments of bench_visibility (the time from a catalog write to its
+    visibility in search), which run() calls after the checkout."""
     n = search_products()
     print()
     added = grow_catalog(home, n)
@@ -397,8 +407,10 @@ def bench_search(base, home, arcade, wrk, rounds):
         verdicts.append(f"{p95:.3f} ms with {c} connections ({'met' if p95 < 20 else 'NOT met'})")
     print(f"search p95   over {total} products, target < 20 ms: " + "; ".join(verdicts))
     lo = 10001 if n > 10000 else 1  # products the catalog benchmark does not read
-    bench_visibility(base, fleet_env(home)["ARCADE_ADMIN_KEY"], lo, n,
-                     int(knob("ARCADE_BENCH_VISIBILITY_WRITES", 200)))
+    # The arguments of bench_visibility, run last: its writes change what
+    # searches show, and so drop every cached answer.
+    return (base, fleet_env(home)["ARCADE_ADMIN_KEY"], lo, n,
+            int(knob("ARCADE_BENCH_VISIBILITY_WRITES", 200)))
 
 
 def bench_visibility(base, key, lo, hi, writes):
@@ -444,6 +456,537 @@ def bench_visibility(base, key, lo, hi, writes):
           % (ms(0.5), ms(0.99), lat[-1] * 1000, len(lat),
              ", %d not visible within 10 s" % missed if missed else "",
              "met" if missed == 0 and lat[-1] < 1 else "NOT met"))
+
+
+# --- checkout ----------------------------------------------------------------
+
+ADDRESS = {"name": "Bench Buyer", "line1": "1 Bench Street", "line2": "", "city": "Berlin",
+           "postal_code": "10115", "country": "DE", "phone": "+49 30 123456"}
+
+
+def pct(values, q):
+    """The q-quantile (0..1) of values, sorted here: nearest rank."""
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else 0.0
+
+
+class Conn:
+    """One keep-alive connection (http.client) that reconnects after a failure."""
+
+    def __init__(self, base, headers=None):
+        u = urllib.parse.urlsplit(base)
+        self.host, self.port = u.hostname, u.port
+        self.headers = dict(headers or {})
+        self.c = None
+
+    def call(self, method, path, body=None, headers=None):
+        """(status, parsed JSON or None); status 0 when there is no answer."""
+        hdrs = dict(self.headers)
+        hdrs.update(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        for attempt in (0, 1):
+            if self.c is None:
+                self.c = http.client.HTTPConnection(self.host, self.port, timeout=15)
+            try:
+                self.c.request(method, path, body=data, headers=hdrs)
+                r = self.c.getresponse()
+                raw = r.read()
+            except (OSError, http.client.HTTPException):
+                self.c.close()
+                self.c = None
+                if attempt or method == "POST":  # a POST is not repeated blindly
+                    return 0, None
+                continue
+            try:
+                return r.status, json.loads(raw) if raw else None
+            except ValueError:
+                return r.status, None
+        return 0, None
+
+
+def parallel_map(fn, items, workers=8):
+    """fn(item) for every item, from `workers` threads; the results in order."""
+    out = [None] * len(items)
+    it = iter(enumerate(items))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                nxt = next(it, None)
+            if nxt is None:
+                return
+            out[nxt[0]] = fn(nxt[1])
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def signed_up_customers(base, n):
+    """n customers, each signed up and logged in through the API (two Argon2id
+    hashes each, as many at once as the users service hashes: 2 by default)."""
+    tag = os.urandom(5).hex()
+
+    def one(i):
+        email = "bench-buyer-%s-%d@example.com" % (tag, i)
+        pw = "bench-%s" % os.urandom(12).hex()
+        http_ok("POST", base + "/api/v1/users", {"email": email, "password": pw,
+                                                 "name": "Buyer %d" % i},
+                what="POST /api/v1/users (checkout customer)")
+        data = http_ok("POST", base + "/api/v1/sessions", {"email": email, "password": pw},
+                       what="POST /api/v1/sessions (checkout customer)")
+        return json.loads(data)["token"]
+
+    return parallel_map(one, list(range(n)), int(knob("ARCADE_PWHASH_CONCURRENCY", 2)))
+
+
+def inventories(base, key, pids):
+    """{product id: its inventory} (admin GET …/inventory, 8 connections)."""
+    conns = {}
+
+    def one(pid):
+        c = conns.setdefault(threading.get_ident(),
+                             Conn(base, {"Authorization": "Bearer " + key}))
+        status, inv = c.call("GET", "/api/v1/products/%d/inventory" % pid)
+        if status != 200:
+            die("GET /api/v1/products/%d/inventory failed (%s)" % (pid, status or "no answer"))
+        return inv
+
+    return dict(zip(pids, parallel_map(one, pids)))
+
+
+def stock_up(base, key, pids, floor):
+    """Every product of pids with at least `floor` units available (PUT
+    …/inventory where it has fewer): no checkout of the run can be refused."""
+    inv = inventories(base, key, pids)
+    low = [p for p in pids if inv[p]["available"] < floor]
+    conns = {}
+
+    def one(pid):
+        c = conns.setdefault(threading.get_ident(),
+                             Conn(base, {"Authorization": "Bearer " + key}))
+        status, _ = c.call("PUT", "/api/v1/products/%d/inventory" % pid,
+                           {"on_hand": inv[pid]["reserved"] + floor})
+        if status != 200:
+            die("PUT /api/v1/products/%d/inventory failed (%s)" % (pid, status or "no answer"))
+
+    parallel_map(one, low)
+    return len(low)
+
+
+def search_drained(base, timeout=120):
+    """Waits until the search consumer has no event waiting (its health's lag)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        status, body = request("GET", base + "/health/search", timeout=5)
+        try:
+            lag = json.loads(body)["details"]["lag"]["events"]
+        except (ValueError, KeyError, TypeError):
+            lag = None
+        if status == 200 and lag == 0:
+            return
+        time.sleep(0.2)
+    die("the search consumer did not catch up within %d s" % timeout)
+
+
+def memcached_stats(servers):
+    """memcached's "stats" of the first server, as {name: int}."""
+    host, _, port = servers.split(",")[0].strip().rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"stats\r\n")
+        buf = b""
+        while not buf.endswith(b"END\r\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    out = {}
+    for line in buf.decode("ascii", "replace").splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "STAT" and re.fullmatch(r"[0-9]+", f[2]):
+            out[f[1]] = int(f[2])
+    return out
+
+
+def cpu_ticks(pids):
+    """utime + stime of the processes pids (clock ticks; gone processes: 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%s/stat" % pid, encoding="ascii") as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def cpu_snapshot(components):
+    """{component: ticks} for "name|pid pid …" rows, this process (the
+    checkout clients) included, and the machine's busy ticks."""
+    snap = {name: cpu_ticks(pids.split()) for name, _, pids in
+            (row.partition("|") for row in components)}
+    snap["bench.py (checkout clients)"] = cpu_ticks([os.getpid()])
+    f = proc_stat()
+    snap[None] = sum(int(f[i]) for i in (0, 1, 2, 5, 6, 7))
+    return snap
+
+
+def print_cpu(s0, s1, seconds, wrk_cpu_s):
+    """Each component's share of the machine's CPU over the run (cores: 1.0 is
+    one core busy the whole time), and what the rest of the machine used."""
+    hz = os.sysconf("SC_CLK_TCK")
+    rows = [(name, (s1[name] - s0.get(name, 0)) / hz / seconds) for name in s1 if name]
+    if wrk_cpu_s is not None:
+        rows.append(("wrk (search mix)", wrk_cpu_s / seconds))
+    rows.sort(key=lambda r: -r[1])
+    busy = (s1[None] - s0[None]) / hz / seconds
+    ours = sum(r[1] for r in rows)
+    print("CPU during the checkout (cores busy on average; the machine has %d):"
+          % os.cpu_count())
+    print("  " + ", ".join("%s %.2f" % r for r in rows if r[1] >= 0.005))
+    print("  machine busy %.2f cores; outside the bench fleet and its clients (other "
+          "users of the machine) %.2f" % (busy, max(0.0, busy - ours)))
+
+
+def search_generation(root_cnf):
+    out = db_sql(root_cnf, "SELECT generation FROM arcade_search.search_state WHERE id = 1")
+    return int(out) if out else 0
+
+
+def versions(root_cnf, schema, pids):
+    """The sum of the products' versions in a schema (the catalog's, or the
+    read model's copy): how many changes the products had, or search applied."""
+    out = db_sql(root_cnf, "SELECT COALESCE(SUM(version), 0) FROM %s.products WHERE id BETWEEN "
+                           "%d AND %d" % (schema, min(pids), max(pids)))
+    return int(out)
+
+
+def probe_paths():
+    """Searches with words (the kind search caches), some of them filtered by
+    stock, from the vocabulary of the search mix: a fixed set, so that the
+    same answers can be asked for before and after the checkouts."""
+    nouns = ["headphones", "laptop", "kettle", "novel", "tent", "puzzle", "speaker", "blender"]
+    adjectives = ["classic", "compact", "deluxe", "eco", "pro", "smart", "travel", "ultra"]
+    paths = ["/api/v1/search?q=" + n for n in nouns]
+    paths += ["/api/v1/search?q=%s&in_stock=true&sort=price" % a for a in adjectives]
+    paths += ["/api/v1/search?q=%s+%s&page=2" % (a, n) for a, n in zip(adjectives, nouns)]
+    paths += ["/api/v1/search/suggest?q=" + n[:3] for n in nouns]
+    return paths
+
+
+def probe(base, servers, paths):
+    """Asks each of paths once, one at a time, on an otherwise idle fleet:
+    memcached's (hits, misses) over the pass are the search service's own,
+    one get per request (an answer with words is looked up once, then stored
+    on a miss)."""
+    c = Conn(base)
+    m0 = memcached_stats(servers)
+    for path in paths:
+        status, _ = c.call("GET", path)
+        if status != 200:
+            die("GET %s failed (%s)" % (path, status or "no answer"))
+    m1 = memcached_stats(servers)
+    return (m1.get("get_hits", 0) - m0.get("get_hits", 0),
+            m1.get("get_misses", 0) - m0.get("get_misses", 0))
+
+
+def service_ms(log_path, t0, t1):
+    """duration_ms of the search requests (GET /api/v1/search…) that the
+    search service's log says ended between t0 and t1 (seconds since the
+    epoch): the time in the worker, without lighttpd's and the client's."""
+    out = []
+    lo = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0))
+    hi = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t1 + 1))
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if '"/api/v1/search' not in line or '"duration_ms"' not in line:
+                    continue
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if lo <= rec.get("ts", "")[:19] < hi and rec.get("msg") == "request":
+                    out.append(float(rec["duration_ms"]))
+    except OSError:
+        pass
+    return out
+
+
+class Checkouts:
+    """The clients of the checkout measurement: each a customer of its own, on
+    one keep-alive connection, buying 1 unit of a random product of pids per
+    order, with no pause, until the end."""
+
+    def __init__(self, base, tokens, pids):
+        self.base, self.tokens, self.pids = base, tokens, pids
+        self.lock = threading.Lock()
+        self.orders = []  # (token, order id)
+        self.post_ms = []
+        self.statuses = {}
+
+    def client(self, token, end):
+        c = Conn(self.base, {"Authorization": "Bearer " + token})
+        rnd = random.Random()
+        mine, lat, st = [], [], {}
+        while time.monotonic() < end:
+            body = {"shipping_address": ADDRESS,
+                    "items": [{"product_id": rnd.choice(self.pids), "quantity": 1}]}
+            t0 = time.monotonic()
+            status, o = c.call("POST", "/api/v1/orders", body,
+                               {"Idempotency-Key": os.urandom(16).hex()})
+            lat.append((time.monotonic() - t0) * 1000)
+            st[status] = st.get(status, 0) + 1
+            if status == 201 and isinstance(o, dict) and "id" in o:
+                mine.append((token, o["id"]))
+        with self.lock:
+            self.orders += mine
+            self.post_ms += lat
+            for k, v in st.items():
+                self.statuses[k] = self.statuses.get(k, 0) + v
+
+    def run(self, seconds):
+        end = time.monotonic() + seconds
+        threads = [threading.Thread(target=self.client, args=(t, end)) for t in self.tokens]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+
+def timelines(base, orders, timeout):
+    """{order id: {status: time (s since the epoch)}} from each order's
+    timeline (GET /orders/{id}/timeline as its customer), once no order is
+    pending any more (asked again until then, at most `timeout` seconds)."""
+    conns = {}
+    out = {}
+    todo = list(orders)
+    end = time.monotonic() + timeout
+
+    def one(item):
+        token, oid = item
+        c = conns.setdefault((threading.get_ident(), token),
+                             Conn(base, {"Authorization": "Bearer " + token}))
+        status, tl = c.call("GET", "/api/v1/orders/%d/timeline" % oid)
+        if status != 200:
+            return None
+        return {i["status"]: parse_rfc3339(i["at"]) for i in tl["items"]}
+
+    while todo:
+        got = parallel_map(one, todo)
+        left = []
+        for item, t in zip(todo, got):
+            if t is None or set(t) == {"pending"}:
+                left.append(item)
+            else:
+                out[item[1]] = t
+        todo = left
+        if todo and time.monotonic() > end:
+            break
+        if todo:
+            time.sleep(0.5)
+    return out, len(todo)
+
+
+def parse_rfc3339(s):
+    """"2026-12-04T18:30:57.643Z" -> seconds since the epoch."""
+    m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z", s)
+    if not m:
+        die("not an RFC 3339 UTC time: %r" % s)
+    whole = calendar.timegm(tuple(int(x) for x in m.groups()[:6]))
+    return whole + (float("0." + m.group(7)) if m.group(7) else 0.0)
+
+
+def held_by_orders(root_cnf, pids):
+    """{product id: units} that awaiting_payment orders hold (the orders
+    database, every order: the catalog's reserved must be exactly this)."""
+    out = db_sql(root_cnf, "SELECT i.product_id, SUM(i.quantity) FROM arcade_orders.order_items i "
+                           "JOIN arcade_orders.orders o ON o.id = i.order_id WHERE o.status = "
+                           "'awaiting_payment' AND i.product_id BETWEEN %d AND %d "
+                           "GROUP BY i.product_id" % (min(pids), max(pids)))
+    held = {}
+    for line in out.splitlines():
+        pid, units = line.split()
+        held[int(pid)] = int(units)
+    return held
+
+
+def checkout_pids():
+    n = knob("ARCADE_BENCH_CHECKOUT_PRODUCTS", 1000)
+    if not re.fullmatch(r"[0-9]{1,6}", n) or not 1 <= int(n) <= 100000:
+        die("ARCADE_BENCH_CHECKOUT_PRODUCTS must be a number from 1 to 100000")
+    # Ids the catalog and cart benchmarks read from time to time only; they
+    # exist in the demo catalog of 10,000 (and more) products.
+    first = int(knob("ARCADE_BENCH_CHECKOUT_FIRST_ID", 5001))
+    return list(range(first, first + int(n)))
+
+
+def prepare_checkout(base, home):
+    """What the checkout needs before the search load: its customers and its
+    products' stock (the stock-up is a write stream of its own, and a product
+    coming back in stock moves search's generation: done before search warms
+    its cache)."""
+    key = fleet_env(home)["ARCADE_ADMIN_KEY"]
+    pids = checkout_pids()
+    clients = int(knob("ARCADE_BENCH_CHECKOUT_CLIENTS", 32))
+    t0 = time.monotonic()
+    tokens = signed_up_customers(base, clients)
+    stocked = stock_up(base, key, pids, int(knob("ARCADE_BENCH_CHECKOUT_STOCK", 1000)))
+    print()
+    print("checkout: %d customers signed up and logged in, %d of %d products stocked up, "
+          "in %.1f s" % (clients, stocked, len(pids), time.monotonic() - t0))
+    return {"key": key, "pids": pids, "tokens": tokens}
+
+
+def bench_checkout(base, home, log_path, prep, search, components):
+    """Checkouts for ARCADE_BENCH_CHECKOUT_SECONDS from the prepared customers,
+    each order 1 unit of a random product among the prepared ones; with
+    search, the search mix (wrk, ARCADE_BENCH_SEARCH_CONNECTIONS) first at
+    rest and then while the checkouts run, the same length each. Then the
+    orders' timelines (saga latency) and the oversell check."""
+    env = fleet_env(home)
+    root_cnf = os.path.join(home, "conf", "mariadb-root.cnf")
+    pids, key = prep["pids"], prep["key"]
+    secs_text = knob("ARCADE_BENCH_CHECKOUT_SECONDS", 20)
+    if not re.fullmatch(r"[0-9]{1,4}", secs_text) or int(secs_text) < 1:
+        die("ARCADE_BENCH_CHECKOUT_SECONDS must be a number of seconds")
+    secs = int(secs_text)
+    wrk = Wrk(log_path)
+    script = os.path.join(HERE, "search_mix.lua")
+    conns = knob("ARCADE_BENCH_SEARCH_CONNECTIONS", 8)
+    servers = env["ARCADE_MEMCACHED_SERVERS"]
+    search_log = os.path.join(home, "log", "search.log")
+    if search:
+        search_drained(base)
+        t0 = time.time()
+        rest = wrk.run(base, script, connections=conns, seconds=secs)
+        rest_ms = service_ms(search_log, t0, time.time())
+        paths = probe_paths()
+        probe(base, servers, paths)  # now each is cached
+        probe_rest = probe(base, servers, paths)
+    before = inventories(base, key, pids)
+    gen0 = search_generation(root_cnf) if search else 0
+    cat0 = versions(root_cnf, "arcade_catalog", pids)
+    srch0 = versions(root_cnf, "arcade_search", pids) if search else 0
+    mc0 = memcached_stats(servers)
+
+    co = Checkouts(base, prep["tokens"], pids)
+    result = {}
+    s0 = cpu_snapshot(components)
+    t_start = time.time()
+    if search:
+        w = threading.Thread(target=lambda: result.update(
+            during=wrk.run(base, script, connections=conns, seconds=secs)))
+        w.start()
+    co.run(secs)
+    t_end = time.time()
+    s1 = cpu_snapshot(components)
+    if search:
+        w.join()
+    mc1 = memcached_stats(servers)
+
+    if search:
+        during_ms = service_ms(search_log, t_start, t_end)
+    tl, pending = timelines(base, co.orders, timeout=300)
+    t_settled = max((max(t.values()) for t in tl.values()), default=t_end)
+    if search:
+        search_drained(base)
+        probe_after = probe(base, servers, paths)
+    gen1 = search_generation(root_cnf) if search else 0
+    cat1 = versions(root_cnf, "arcade_catalog", pids)
+    srch1 = versions(root_cnf, "arcade_search", pids) if search else 0
+    after = inventories(base, key, pids)
+    held = held_by_orders(root_cnf, pids)
+
+    awaiting = [t for t in tl.values() if "awaiting_payment" in t]
+    saga_ms = [(t["awaiting_payment"] - t["pending"]) * 1000 for t in awaiting if "pending" in t]
+    in_window = sum(1 for t in awaiting if t["awaiting_payment"] <= t_end)
+    other = {}
+    for t in tl.values():
+        if "awaiting_payment" not in t:
+            s = "/".join(sorted(t))
+            other[s] = other.get(s, 0) + 1
+    placed = len(co.orders)
+    errors = sum(v for k, v in co.statuses.items() if k != 201)
+
+    print()
+    print("checkout: %d clients (one customer each) x %.0f s, 1 unit of a random product of "
+          "%d per order, POST /api/v1/orders with no pause" % (len(prep["tokens"]), secs,
+                                                               len(pids)))
+    print(f"{'':34} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'count':>7}")
+    print(f"{'POST /orders answered 201':34} {placed / secs:8.1f} {pct(co.post_ms, .5):8.1f} "
+          f"{pct(co.post_ms, .99):8.1f} {placed:7d}")
+    print(f"{'saga: POST -> awaiting_payment':34} {in_window / secs:8.1f} "
+          f"{pct(saga_ms, .5):8.1f} {pct(saga_ms, .99):8.1f} {len(awaiting):7d}")
+    print("  orders/s end to end = awaiting_payment reached within the %.0f s; all %d reached "
+          "it %.1f s after the end%s" % (secs, len(awaiting), max(0.0, t_settled - t_end),
+                                         "" if not pending else
+                                         " (%d still pending after 300 s)" % pending))
+    print("  saga latency from the orders' timelines (pending row -> awaiting_payment row, the "
+          "database's clock, ms)")
+    if errors or other:
+        print("  POST answers other than 201: %s; orders not awaiting payment: %s"
+              % (", ".join("%s x%d" % (k or "no answer", v) for k, v in
+                           sorted(co.statuses.items()) if k != 201) or "none",
+                 ", ".join("%s x%d" % kv for kv in sorted(other.items())) or "none"))
+    check_oversell(pids, before, after, held)
+    print_cpu(s0, s1, t_end - t_start, wrk.cpu_s if search else None)
+    hits = mc1.get("get_hits", 0) - mc0.get("get_hits", 0)
+    misses = mc1.get("get_misses", 0) - mc0.get("get_misses", 0)
+    print("memcached during the checkout (every service's keys): %d gets, %.1f %% hits, "
+          "%d evictions (%d of them never fetched), %d expired unfetched"
+          % (hits + misses, 100.0 * hits / max(hits + misses, 1),
+             mc1.get("evictions", 0) - mc0.get("evictions", 0),
+             mc1.get("evicted_unfetched", 0) - mc0.get("evicted_unfetched", 0),
+             mc1.get("expired_unfetched", 0) - mc0.get("expired_unfetched", 0)))
+    if not search:
+        print("search: not in this fleet, no search under checkout")
+        return
+    print(f"{'':34} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
+          "  in the worker: p50, p95 ms")
+    for name, r, ms in (("search mix at rest", rest, rest_ms),
+                        ("search mix during checkout", result["during"], during_ms)):
+        rps, p50, p99, _, bad, _, p95 = r[:7]
+        print(f"{name + ', ' + conns + ' conn.':34} {rps:8.0f} {p50:8.3f} {p95:8.3f} {p99:8.3f} "
+              f"{int(bad):7d}  {pct(ms, .5):.3f}, {pct(ms, .95):.3f}")
+    p95 = result["during"][6]
+    print("search p95 during checkout: %.3f ms (target <= 20 ms: %s)"
+          % (p95, "met" if p95 <= 20 else "NOT met"))
+    print("stock changes: %d on the catalog's %d products (versions), %d applied by search; "
+          "search's generation moved %d times (cached answers dropped by those only)"
+          % (cat1 - cat0, len(pids), srch1 - srch0, gen1 - gen0))
+    print("cached answers: %d searches with words asked one at a time on the idle fleet, "
+          "memcached hits/misses: %d/%d before the checkouts, %d/%d after them (drained)"
+          % (len(paths), probe_rest[0], probe_rest[1], probe_after[0], probe_after[1]))
+
+
+def check_oversell(pids, before, after, held):
+    """Zero oversell: available >= 0, reserved == the units awaiting_payment
+    orders hold, on_hand + sold as before (the saga moves neither)."""
+    bad = []
+    for pid in pids:
+        a, b = after[pid], before[pid]
+        if a["available"] < 0:
+            bad.append("%d: available %d" % (pid, a["available"]))
+        if a["reserved"] != held.get(pid, 0):
+            bad.append("%d: reserved %d, orders hold %d" % (pid, a["reserved"], held.get(pid, 0)))
+        if a["on_hand"] + a["sold"] != b["on_hand"] + b["sold"]:
+            bad.append("%d: on_hand + sold %d, was %d" % (pid, a["on_hand"] + a["sold"],
+                                                          b["on_hand"] + b["sold"]))
+    reserved = sum(after[p]["reserved"] - before[p]["reserved"] for p in pids)
+    print("oversell check over %d products: %s (reserved +%d units; available >= 0, reserved "
+          "== units held by awaiting_payment orders, on_hand + sold unchanged)"
+          % (len(pids), "OK, none" if not bad else "FAILED: " + "; ".join(bad[:10]), reserved))
+    if bad:
+        die("oversell check failed")
 
 
 # --- memory ------------------------------------------------------------------
@@ -495,14 +1038,20 @@ def run(args):
              knob("ARCADE_BENCH_DURATION", 10), rounds, knob("ARCADE_POOL_SIZE", 4),
              len(os.sched_getaffinity(0))))
     wrk = Wrk(log_path)
-    bench_targets(base, wrk, rounds)
-    email, pw = bench_auth(base, home, log_path)
-    bench_cart(base, email, pw, log_path)
-    if args.search:
-        bench_search(base, home, args.arcade, wrk, rounds)
-    else:
+    if not args.only_checkout:
+        bench_targets(base, wrk, rounds)
+        email, pw = bench_auth(base, home, log_path)
+        bench_cart(base, email, pw, log_path)
+    # The checkout's preparation writes stock: before search warms its cache.
+    prep = prepare_checkout(base, home)
+    if args.search and not args.only_checkout:
+        visibility = bench_search(base, home, args.arcade, wrk, rounds)
+    elif not args.search:
         print()
         print("search: not in this fleet, skipped")
+    bench_checkout(base, home, log_path, prep, args.search, args.component)
+    if args.search and not args.only_checkout:
+        bench_visibility(*visibility)
 
 
 def main():
@@ -514,6 +1063,10 @@ def main():
     p.add_argument("--home", required=True, help="the bench fleet's ARCADE_HOME")
     p.add_argument("--arcade", required=True, help="the arcade script (for reindex)")
     p.add_argument("--search", action="store_true", help="the fleet runs the search service")
+    p.add_argument("--component", action="append", default=[], metavar="NAME|PIDS",
+                   help="a component of the fleet whose CPU time the checkout reports")
+    p.add_argument("--only-checkout", action="store_true",
+                   help="the checkout measurement alone (search must be warm already)")
     p = sub.add_parser("memory", help="RSS and PSS per component")
     p.add_argument("rows", nargs="*", metavar="NAME|PIDS")
     args = parser.parse_args()

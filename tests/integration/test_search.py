@@ -9,12 +9,15 @@ Changes reach search asynchronously (catalog outbox -> relay -> RabbitMQ -> cons
 every check of a change waits for it (wait_until, a few seconds).
 """
 
+import socket
 import unittest
 import urllib.parse
+import uuid
 
 from arcadetest import (API, RUN_ID, ArcadeTestCase, admin_headers, arcade, create_category,
-                        delete, get, is_int, parse_time, patch, post, put, unique_sku,
-                        wait_until)
+                        delete, env_value, get, is_int, new_customer, parse_time, patch, post,
+                        put, service_db, unique_sku, wait_until)
+from test_fleet_events import manifest_daemons
 
 SEARCH = API + "/search"
 SUGGEST = API + "/search/suggest"
@@ -414,6 +417,104 @@ class ParameterTests(SearchTestCase):
         # Public: a wrong token does not matter.
         r = get(SEARCH + "?q=kettle", headers={"Authorization": "Bearer nope"})
         self.assertStatus(r, 200)
+
+
+def generation():
+    """The read model's generation (search_state): cached answers are keyed by it."""
+    return int(service_db("search", "SELECT generation FROM search_state WHERE id = 1")[0][0])
+
+
+def read_model_stock(pid):
+    """The stock search holds for a product (None before it has the product)."""
+    rows = service_db("search", "SELECT stock FROM products WHERE id = %d" % pid)
+    return int(rows[0][0]) if rows else None
+
+
+def memcached_gets():
+    """memcached's (get_hits, get_misses) so far (the fleet's first server)."""
+    host, _, port = env_value("ARCADE_MEMCACHED_SERVERS").split(",")[0].rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=5) as c:
+        c.sendall(b"stats\r\n")
+        buf = b""
+        while not buf.endswith(b"END\r\n"):
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    stats = dict(line.split()[1:3] for line in buf.decode().splitlines()
+                 if line.startswith("STAT "))
+    return int(stats["get_hits"]), int(stats["get_misses"])
+
+
+class CachedAnswersTests(SearchTestCase):
+    """A stock change that no search can tell (10 -> 9 -> 8, still in stock) leaves the
+    cached answers in place: the generation stays, and an answer cached before it is a
+    memcached hit after it. Going out of stock (the items' in_stock, the in_stock
+    filter) moves the generation: the next search is computed again. The e2e tests run
+    one at a time, so the fleet's memcached sees only this test's requests."""
+
+    def search_gets(self, path):
+        """(answer, memcached hits, misses) of one search."""
+        h0, m0 = memcached_gets()
+        r = get(path)
+        self.assertStatus(r, 200)
+        h1, m1 = memcached_gets()
+        return r.body, h1 - h0, m1 - m0
+
+    def applied(self, pid, stock):
+        wait_until(lambda: read_model_stock(pid) == stock, timeout=WAIT, interval=0.05,
+                   message="stock %d of product %d in the read model" % (stock, pid))
+
+    def assertStillCached(self, path, answer, g0, what):
+        self.assertEqual(generation(), g0, "%s moved the read model's generation" % what)
+        body, hits, misses = self.search_gets(path)
+        self.assertEqual((hits, misses), (1, 0),
+                         "after %s, the cached answer of %s was not a memcached hit" % (what, path))
+        self.assertEqual(body, answer, "after %s" % what)
+
+    def test_stock_changes_a_search_cannot_tell_keep_cached_answers(self):
+        t = token("ca")
+        pid = create("Kilo %s" % t, on_hand=10)["id"]
+        self.applied(pid, 10)
+        paths = [SEARCH + "?q=" + t, SEARCH + "?q=%s&in_stock=true" % t]
+        answers = {}
+        for path in paths:
+            answers[path] = self.search_gets(path)[0]  # computed and cached (or a hit)
+            body, hits, misses = self.search_gets(path)
+            self.assertEqual((body, hits, misses), (answers[path], 1, 0), "cached: " + path)
+        self.assertEqual(ids(search(q=t, in_stock="true")), [pid])
+        g0 = generation()
+
+        set_stock(pid, 9)  # the admin's PUT …/inventory
+        self.applied(pid, 9)
+        for path in paths:
+            self.assertStillCached(path, answers[path], g0, "stock 10 -> 9 (PUT inventory)")
+
+        if ("orders", "consume") in manifest_daemons():  # the saga reserves one unit
+            who = new_customer()
+            r = post(API + "/orders", {"shipping_address": {
+                "name": "Ada Lovelace", "line1": "12 Test Street", "line2": "", "city": "Berlin",
+                "postal_code": "10115", "country": "DE", "phone": "+49 30 123456"},
+                "items": [{"product_id": pid, "quantity": 1}]},
+                headers=dict(who.headers, **{"Idempotency-Key": uuid.uuid4().hex}))
+            self.assertStatus(r, 201)
+            self.applied(pid, 8)
+            for path in paths:
+                self.assertStillCached(path, answers[path], g0, "stock 9 -> 8 (a reservation)")
+
+        r = get(API + "/products/%d/inventory" % pid, headers=admin_headers())
+        set_stock(pid, r.json["reserved"])  # available 0: out of stock
+        self.applied(pid, 0)
+        self.assertGreater(generation(), g0, "going out of stock must move the generation")
+        body, hits, misses = self.search_gets(paths[0])
+        self.assertEqual((hits, misses), (0, 1), "out of stock: the answer is computed again")
+        self.assertIs(self.found_item(t, pid)["in_stock"], False)
+        body, hits, misses = self.search_gets(paths[1])
+        self.assertEqual((hits, misses), (0, 1), "out of stock: the filtered answer too")
+        self.assertEqual(ids(search(q=t, in_stock="true")), [])
+
+    def found_item(self, t, pid):
+        return {it["id"]: it for it in search(q=t)["items"]}[pid]
 
 
 class HealthTests(SearchTestCase):
