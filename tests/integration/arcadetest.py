@@ -1024,3 +1024,160 @@ def session_ttl():
     else the default 86400)."""
     v = fleet_env().get("ARCADE_SESSION_TTL") or os.environ.get("ARCADE_SESSION_TTL")
     return int(v) if v and v.isdigit() else 86400
+
+
+# --- Payments and the gateway emulator (issue 10, docs/payments-api.md) ----------------
+
+PAYMENTS = API + "/payments"
+GATEWAY_WEBHOOK = API + "/webhooks/gateway"
+PAYMENTS_HEALTH = "/health/payments"
+PAYMENT_FIELDS = frozenset({"id", "order_id", "status", "amount", "currency", "failure_code",
+                            "next_action", "gateway_reference", "created_at", "updated_at"})
+REFUND_FIELDS = frozenset({"id", "payment_id", "amount", "status", "created_at"})
+PAYMENT_STATUSES = frozenset({"processing", "requires_action", "succeeded", "failed",
+                              "canceled", "refunded", "partially_refunded"})
+
+
+def gateway_url():
+    return env_value("ARCADE_GATEWAY_URL", reload=True).rstrip("/")
+
+
+def gateway_secret_key():
+    return env_value("ARCADE_GATEWAY_SECRET_KEY")
+
+
+def webhook_secret():
+    return env_value("ARCADE_GATEWAY_WEBHOOK_SECRET")
+
+
+def gateway(method, path, form=None, key=_MISSING, idem=None, timeout=HTTP_TIMEOUT):
+    """One request to the emulator in Stripe's protocol: form-encoded body,
+    Authorization: Bearer <the fleet's secret key> (key=None sends none)."""
+    headers = {}
+    k = gateway_secret_key() if key is _MISSING else key
+    if k is not None:
+        headers["Authorization"] = "Bearer " + k
+    if idem:
+        headers["Idempotency-Key"] = idem
+    body = None
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return request(method, path, body=body, headers=headers, base=gateway_url(), timeout=timeout)
+
+
+def _ledger_list(path, params):
+    """Every object of a Stripe list endpoint (limit=100 pages, starting_after)."""
+    out, after = [], None
+    while True:
+        q = dict(params, limit=100)
+        if after:
+            q["starting_after"] = after
+        r = gateway("GET", path + "?" + urllib.parse.urlencode(q))
+        if r.status != 200 or not isinstance(r.json, dict) or r.json.get("object") != "list":
+            raise AssertionError("GET %s on the emulator: %r" % (path, r))
+        out += r.json["data"]
+        if not r.json.get("has_more") or not r.json["data"]:
+            return out
+        after = r.json["data"][-1]["id"]
+
+
+def ledger_charges(payment_intent=None):
+    """The emulator's charges (all, or one payment intent's), read as from Stripe."""
+    return _ledger_list("/v1/charges", {"payment_intent": payment_intent} if payment_intent
+                        else {})
+
+
+def ledger_charges_of_order(order_id):
+    """The charges whose payment intent carries metadata[order_id] = order_id."""
+    return [c for c in ledger_charges()
+            if str((c.get("metadata") or {}).get("order_id")) == str(order_id)]
+
+
+def ledger_refunds(payment_intent):
+    return _ledger_list("/v1/refunds", {"payment_intent": payment_intent})
+
+
+def emulator_faults(body):
+    """POST /_emulator/faults (JSON); DELETE with body None."""
+    if body is None:
+        r = request("DELETE", "/_emulator/faults", base=gateway_url())
+    else:
+        r = request("POST", "/_emulator/faults", json_body=body, base=gateway_url())
+    if r.status not in (200, 204):
+        raise AssertionError("emulator faults %r: %r" % (body, r))
+    return r
+
+
+def emulator_authenticate(pi_id, outcome):
+    """The customer completes (outcome "complete") or fails ("fail") 3-D Secure."""
+    r = request("POST", "/_emulator/authenticate/%s/%s" % (pi_id, outcome), body=b"",
+                base=gateway_url())
+    if r.status not in (200, 204, 302, 303):
+        raise AssertionError("3-D Secure %s of %s: %r" % (outcome, pi_id, r))
+    return r
+
+
+def stripe_signature(body, secret=None, t=None):
+    """Stripe-Signature for raw body bytes: t=<unix>,v1=<HMAC-SHA256(secret, "t.body")>."""
+    import hashlib
+    import hmac
+    t = int(time.time()) if t is None else int(t)
+    secret = webhook_secret() if secret is None else secret
+    mac = hmac.new(secret.encode(), b"%d." % t + body, hashlib.sha256).hexdigest()
+    return "t=%d,v1=%s" % (t, mac)
+
+
+def gateway_event(type_, obj, event_id=None):
+    return {"id": event_id or "evt_test_%s" % uuid.uuid4().hex, "object": "event",
+            "type": type_, "created": int(time.time()), "data": {"object": obj},
+            "livemode": False, "api_version": "2024-06-20"}
+
+
+def post_webhook(event, signature=_MISSING, raw=None):
+    """POSTs an event (dict, or raw bytes) to the payments' webhook endpoint, signed
+    with the fleet's webhook secret unless signature says otherwise (None: no header)."""
+    body = raw if raw is not None else json.dumps(event).encode()
+    headers = {"Content-Type": "application/json"}
+    sig = stripe_signature(body) if signature is _MISSING else signature
+    if sig is not None:
+        headers["Stripe-Signature"] = sig
+    return request("POST", GATEWAY_WEBHOOK, body=body, headers=headers)
+
+
+def awaiting_payment_order(who, price=1234, quantity=1, on_hand=10, timeout=30):
+    """A fresh product and an order of it by who, once it is awaiting_payment:
+    (order, product)."""
+    p = create_product(price=price, on_hand=on_hand)
+    body = {"shipping_address": {"name": "Ada Lovelace", "line1": "12 Test Street",
+                                 "line2": "", "city": "Berlin", "postal_code": "10115",
+                                 "country": "DE", "phone": "+49 30 123456"},
+            "items": [{"product_id": p["id"], "quantity": quantity}]}
+    r = post(API + "/orders", body, headers=dict(who.headers,
+                                                 **{"Idempotency-Key": uuid.uuid4().hex}))
+    if r.status != 201:
+        raise AssertionError("checkout failed: %r" % (r,))
+    oid = r.json["id"]
+    out = {}
+
+    def ready():
+        o = get("%s/orders/%d" % (API, oid), headers=who.headers).json
+        out["o"] = o
+        return o["status"] != "pending"
+    wait_until(ready, timeout=timeout, interval=0.05, message="order %d to settle" % oid)
+    if out["o"]["status"] != "awaiting_payment":
+        raise AssertionError("order %d is %s, not awaiting_payment" % (oid, out["o"]["status"]))
+    return out["o"], p
+
+
+def pay(who, order_id, payment_method="pm_card_visa", idem=_MISSING, body=None,
+        timeout=30):
+    """POST /payments as who (an Account or None); a fresh Idempotency-Key unless idem
+    is given (None: no header)."""
+    h = dict(who.headers) if who is not None else {}
+    k = uuid.uuid4().hex if idem is _MISSING else idem
+    if k is not None:
+        h["Idempotency-Key"] = k
+    return post(PAYMENTS, body if body is not None else
+                {"order_id": order_id, "payment_method": payment_method},
+                headers=h, timeout=timeout)
