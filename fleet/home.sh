@@ -64,6 +64,7 @@ init_home() {
     # ... and where the search service pages the catalog's export (reindex).
     env_has ARCADE_CATALOG_URL || env_set ARCADE_CATALOG_URL "http://127.0.0.1:$ARCADE_INTERNAL_PORT"
     broker_settings
+    gateway_settings
     env_has ARCADE_DB_SOCKET || env_set ARCADE_DB_SOCKET "$RUN/mariadb.sock"
     env_has ARCADE_MEMCACHED_SERVERS ||
         env_set ARCADE_MEMCACHED_SERVERS "127.0.0.1:$ARCADE_MEMCACHED_PORT"
@@ -100,8 +101,9 @@ need_home() {
         "$(pick_port "$ARCADE_HTTP_PORT" "$ARCADE_DB_PORT" "$ARCADE_MEMCACHED_PORT")"
     env_has ARCADE_USERS_URL || env_set ARCADE_USERS_URL "http://127.0.0.1:$ARCADE_INTERNAL_PORT"
     env_has ARCADE_CATALOG_URL || env_set ARCADE_CATALOG_URL "http://127.0.0.1:$ARCADE_INTERNAL_PORT"
-    # ... and one made before the broker, its ports and user.
+    # ... and one made before the broker, its ports and user, or the gateway.
     broker_settings
+    gateway_settings
 }
 
 # The broker's ports (AMQP, Erlang distribution, epmd) and its application

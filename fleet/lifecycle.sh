@@ -27,6 +27,7 @@ cmd_up() {
     migrate
     ((demo)) && load_demo
     start_memcached
+    start_gateway
     local s
     for s in $(services); do start_pool "$s"; done
     start_lighttpd
@@ -66,6 +67,7 @@ cmd_down() {
         stop_lighttpd
         stop_apache
         for s in $(ARCADE_BENCH=1 ARCADE_SERVICES='' services); do stop_pool "$s"; done
+        stop_gateway
         stop_rabbitmq
         stop_memcached
         stop_mariadb

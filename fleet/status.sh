@@ -27,6 +27,13 @@ cmd_status() {
         row rabbitmq stopped - "127.0.0.1:${ARCADE_AMQP_PORT:-?}" -
         rc=3
     fi
+    if pid=$(gateway_pid); then
+        row gateway running "$pid" "$ARCADE_GATEWAY_URL" \
+            "$([[ $(http_code "$ARCADE_GATEWAY_URL/v1/balance") == 401 ]] && echo ok || echo 'not answering')"
+    else
+        row gateway stopped - "${ARCADE_GATEWAY_URL:-?}" -
+        rc=3
+    fi
     local web=""
     if pid=$(lighttpd_pid); then
         web=$ARCADE_BASE_URL
