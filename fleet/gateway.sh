@@ -34,10 +34,10 @@ start_gateway() {
         ARCADE_GATEWAY_WEBHOOK_URL="$ARCADE_GATEWAY_WEBHOOK_URL" \
         ARCADE_GATEWAY_STATE_DIR="$DATA/gateway" ARCADE_GATEWAY_PIDFILE="$RUN/gateway.pid" \
         ARCADE_GATEWAY_LOG="$LOG/gateway.log" \
-        setsid "$REPO/gateway/arcade-gateway" </dev/null >>"$LOG/gateway.log" 2>&1 9>&- &
+        setsid "$REPO/gateway/arcade-gateway" </dev/null >>"$LOG/gateway.err" 2>&1 9>&- &
     local deadline=$((SECONDS + 10))
     until port_busy "$ARCADE_GATEWAY_PORT" && gateway_pid >/dev/null; do
-        ((SECONDS >= deadline)) && die "the gateway emulator did not start (log: $LOG/gateway.log)"
+        ((SECONDS >= deadline)) && die "the gateway emulator did not start (logs: $LOG/gateway.log, $LOG/gateway.err)"
         sleep 0.1
     done
     say "gateway    started (pid $(gateway_pid), $ARCADE_GATEWAY_URL)"
